@@ -1,0 +1,5 @@
+//! The Calico v3 data model: resources (serde, JSON/YAML compatible with Calico's), their
+//! defaults and validation, the selector language, and the etcd key layout. Pure data and pure
+//! functions: this crate never does I/O, never reads a clock and has no global state.
+
+pub mod selector;

@@ -1,0 +1,1 @@
+//! Calico label selectors.

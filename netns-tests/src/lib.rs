@@ -1,0 +1,3 @@
+//! Real-kernel multi-host tests: hosts and workloads as uniquely named network namespaces, a
+//! real etcd, real nftables, and BIRD2 / GoBGP as foreign peers. Tests that need root say
+//! "skipped: needs root" when run without it.

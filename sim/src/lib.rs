@@ -1,0 +1,1 @@
+//! calico-sim: a deterministic turmoil simulation of whole clusters.
