@@ -2,4 +2,10 @@
 //! defaults and validation, the selector language, and the etcd key layout. Pure data and pure
 //! functions: this crate never does I/O, never reads a clock and has no global state.
 
+pub mod document;
 pub mod selector;
+pub mod yaml;
+pub mod keys;
+pub mod names;
+pub mod resources;
+pub mod validation;
