@@ -19,8 +19,8 @@ step() { printf '\n\033[1m$ calicoctl %s\033[0m\n' "$*"; "$ctl" "$@"; }
 fails() { printf '\n\033[1m$ calicoctl %s\033[0m   (expected to fail)\n' "$*"; if "$ctl" "$@"; then echo "unexpected success" >&2; exit 1; fi; }
 
 echo "etcd at $ETCD_ENDPOINTS"
-step version
 step apply -f "$here/examples/cluster.yaml"
+step version
 step get nodes -o wide
 step get ippools -o wide
 step get globalnetworkpolicies
