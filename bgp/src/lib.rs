@@ -2,3 +2,5 @@
 //! FSM, a RIB with interned attributes and best-path selection, and a driver generic over any
 //! byte stream. It knows nothing about Calico; the embedder says whom to peer with and what to
 //! export.
+
+pub mod codec;

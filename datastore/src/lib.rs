@@ -6,8 +6,13 @@
 //! Owns: revisions, compare-and-swap, watches that resume from a revision, leases.
 //! Must not know about the dataplane, BGP or actors.
 
+pub mod config;
 pub mod error;
+pub mod etcd;
+pub mod etcd_server;
+pub mod memory;
 pub mod testing;
+pub mod typed;
 pub mod types;
 
 pub use error::{Error, Result};
@@ -34,17 +39,18 @@ pub trait Datastore: Send + Sync + 'static {
     /// stream of batches. If `from_revision` has been compacted, the stream yields one
     /// [`WatchEvent::Compacted`] and ends. Backends that lose their connection resume the watch
     /// from the revision after the last delivered event, so the stream never repeats or skips an
-    /// event; an error ends the stream only when resuming is impossible.
+    /// event; an error ends the stream only when resuming is impossible. A `from_revision` of 0
+    /// (or less) means "from the next revision": live events only.
     async fn watch(&self, prefix: &str, from_revision: Revision) -> Result<WatchStream>;
 
     /// Creates `key`; fails with [`Error::AlreadyExists`] if it exists. Attaches `lease` if given.
     async fn create(&self, key: &str, value: Vec<u8>, lease: Option<LeaseId>) -> Result<Revision>;
 
-    /// Writes `key` unconditionally (create or overwrite).
+    /// Writes `key` unconditionally (create or overwrite); `lease: None` detaches any lease.
     async fn put(&self, key: &str, value: Vec<u8>, lease: Option<LeaseId>) -> Result<Revision>;
 
     /// Overwrites `key` only if its mod revision equals `expected` ([`Error::Conflict`] if not,
-    /// [`Error::NotFound`] if the key does not exist).
+    /// [`Error::NotFound`] if the key does not exist). The key keeps its lease.
     async fn update(&self, key: &str, value: Vec<u8>, expected: Revision) -> Result<Revision>;
 
     /// Deletes `key`, only if its mod revision equals `expected` when given. Returns the deleted
@@ -66,4 +72,20 @@ pub trait Datastore: Send + Sync + 'static {
 
     /// Compacts history up to `revision`: reads and watches at older revisions then fail.
     async fn compact(&self, revision: Revision) -> Result<()>;
+
+    /// A lease's remaining and granted TTL (etcd's LeaseTimeToLive); `None` if it expired or
+    /// was revoked. Serves [`etcd_server`]'s time-to-live; the default says it is unsupported.
+    async fn lease_time_to_live(&self, lease: LeaseId) -> Result<Option<LeaseTtl>> {
+        Err(Error::Backend(format!(
+            "lease {lease:x}: this datastore backend does not report lease TTLs"
+        )))
+    }
+
+    /// The IDs of every live lease (etcd's LeaseLeases). Serves [`etcd_server`]'s lease list;
+    /// the default says it is unsupported.
+    async fn leases(&self) -> Result<Vec<LeaseId>> {
+        Err(Error::Backend(
+            "this datastore backend does not list leases".to_string(),
+        ))
+    }
 }

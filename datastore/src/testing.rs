@@ -77,7 +77,24 @@ impl EtcdCluster {
     }
 
     /// Starts an `n`-member cluster and waits until every member serves requests.
+    ///
+    /// Free ports are found by binding port 0 and closing it, so a test running in parallel can
+    /// take one before etcd binds it; a start that fails is therefore retried on new ports.
     pub fn start_cluster(n: usize) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        const ATTEMPTS: usize = 3;
+        let mut attempt = 1;
+        loop {
+            match Self::try_start_cluster(n) {
+                Err(e) if attempt < ATTEMPTS && !e.is::<NotInstalled>() => {
+                    eprintln!("etcd start attempt {attempt} failed ({e}); retrying on new ports");
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn try_start_cluster(n: usize) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let binary = etcd_binary().ok_or(NotInstalled)?;
         let dir = tempfile::Builder::new().prefix("calico-etcd-").tempdir()?;
         let mut members = Vec::new();

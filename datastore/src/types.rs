@@ -111,3 +111,12 @@ pub struct TxnResponse {
     pub revision: Revision,
     pub results: Vec<TxnOpResult>,
 }
+
+/// A live lease's time to live, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseTtl {
+    /// Seconds until the lease expires unless kept alive.
+    pub remaining: i64,
+    /// The TTL it was granted with (after the store's minimum was applied).
+    pub granted: i64,
+}

@@ -7,5 +7,6 @@ pub mod selector;
 pub mod yaml;
 pub mod keys;
 pub mod names;
+pub mod policy;
 pub mod resources;
 pub mod validation;
