@@ -57,6 +57,8 @@ struct Member {
     name: String,
     client_url: String,
     peer_url: String,
+    /// Plain-HTTP `/health` address when the client URLs are not plain HTTP.
+    metrics_url: Option<String>,
     child: Option<Child>,
 }
 
@@ -65,6 +67,8 @@ pub struct EtcdCluster {
     binary: PathBuf,
     dir: tempfile::TempDir,
     members: Vec<Member>,
+    /// Extra command-line arguments for every member (TLS, for example).
+    extra_args: Vec<String>,
 }
 
 /// A single-member etcd.
@@ -81,10 +85,28 @@ impl EtcdCluster {
     /// Free ports are found by binding port 0 and closing it, so a test running in parallel can
     /// take one before etcd binds it; a start that fails is therefore retried on new ports.
     pub fn start_cluster(n: usize) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Self::start_cluster_with_args(n, &[], "http")
+    }
+
+    /// Starts a single-member etcd with `extra_args` (for example `--cert-file ...`) whose client
+    /// URLs use `scheme` (`http` or `https`). With `https`, health is checked on a separate plain
+    /// HTTP metrics URL (`--listen-metrics-urls`).
+    pub fn start_with_args(
+        extra_args: &[String],
+        scheme: &str,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Self::start_cluster_with_args(1, extra_args, scheme)
+    }
+
+    fn start_cluster_with_args(
+        n: usize,
+        extra_args: &[String],
+        scheme: &str,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         const ATTEMPTS: usize = 3;
         let mut attempt = 1;
         loop {
-            match Self::try_start_cluster(n) {
+            match Self::try_start_cluster(n, extra_args, scheme) {
                 Err(e) if attempt < ATTEMPTS && !e.is::<NotInstalled>() => {
                     eprintln!("etcd start attempt {attempt} failed ({e}); retrying on new ports");
                     attempt += 1;
@@ -94,15 +116,23 @@ impl EtcdCluster {
         }
     }
 
-    fn try_start_cluster(n: usize) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+    fn try_start_cluster(
+        n: usize,
+        extra_args: &[String],
+        scheme: &str,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let binary = etcd_binary().ok_or(NotInstalled)?;
         let dir = tempfile::Builder::new().prefix("calico-etcd-").tempdir()?;
         let mut members = Vec::new();
         for i in 0..n {
             members.push(Member {
                 name: format!("m{i}"),
-                client_url: format!("http://127.0.0.1:{}", free_port()?),
+                client_url: format!("{scheme}://127.0.0.1:{}", free_port()?),
                 peer_url: format!("http://127.0.0.1:{}", free_port()?),
+                metrics_url: match scheme {
+                    "http" => None,
+                    _ => Some(format!("http://127.0.0.1:{}", free_port()?)),
+                },
                 child: None,
             });
         }
@@ -110,6 +140,7 @@ impl EtcdCluster {
             binary,
             dir,
             members,
+            extra_args: extra_args.to_vec(),
         };
         for i in 0..n {
             cluster.spawn(i, true)?;
@@ -137,7 +168,11 @@ impl EtcdCluster {
                 .join(format!("{}.log", self.members[i].name)),
         )?;
         let m = &mut self.members[i];
-        let child = Command::new(&self.binary)
+        let mut cmd = Command::new(&self.binary);
+        if let Some(url) = &m.metrics_url {
+            cmd.arg("--listen-metrics-urls").arg(url);
+        }
+        let child = cmd
             .arg("--name")
             .arg(&m.name)
             .arg("--data-dir")
@@ -156,6 +191,7 @@ impl EtcdCluster {
             .arg(if new { "new" } else { "existing" })
             .arg("--initial-cluster-token")
             .arg("calico-test")
+            .args(&self.extra_args)
             .env("ETCD_UNSUPPORTED_ARCH", "amd64")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -170,8 +206,11 @@ impl EtcdCluster {
         i: usize,
         timeout: Duration,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let addr = self.members[i]
-            .client_url
+        let m = &self.members[i];
+        let addr = m
+            .metrics_url
+            .as_ref()
+            .unwrap_or(&m.client_url)
             .trim_start_matches("http://")
             .to_string();
         let deadline = Instant::now() + timeout;

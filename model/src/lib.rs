@@ -1,12 +1,13 @@
 //! The Calico v3 data model: resources (serde, JSON/YAML compatible with Calico's), their
-//! defaults and validation, the selector language, and the etcd key layout. Pure data and pure
+//! defaults and validation, the selector language, manifest reading, the etcd key layout, and
+//! policy resolution with a direct reference evaluator of Calico's semantics. Pure data and pure
 //! functions: this crate never does I/O, never reads a clock and has no global state.
 
 pub mod document;
-pub mod selector;
-pub mod yaml;
 pub mod keys;
 pub mod names;
 pub mod policy;
 pub mod resources;
+pub mod selector;
 pub mod validation;
+pub mod yaml;

@@ -23,11 +23,20 @@ fn cluster_example_decodes_and_validates() {
 
 #[test]
 fn bad_example_fails_validation_on_the_pool_cidr() {
-    let loaded = load(&read("bad.yaml"), "bad.yaml").expect("bad.yaml decodes; it fails validation");
+    let loaded =
+        load(&read("bad.yaml"), "bad.yaml").expect("bad.yaml decodes; it fails validation");
     let errors: Vec<String> = loaded
         .iter()
-        .filter_map(|l| l.resource.validate().err().map(|e| format!("{}: {e}", l.origin)))
+        .filter_map(|l| {
+            l.resource
+                .validate()
+                .err()
+                .map(|e| format!("{}: {e}", l.origin))
+        })
         .collect();
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].contains("spec.cidr") && errors[0].contains("10.90.0.0/33"), "{errors:?}");
+    assert!(
+        errors[0].contains("spec.cidr") && errors[0].contains("10.90.0.0/33"),
+        "{errors:?}"
+    );
 }
