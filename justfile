@@ -30,7 +30,6 @@ test: setup
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo nextest run --workspace --locked --profile ci
-    cargo test --workspace --doc --locked
 
 # A real etcd, then calicoctl against it: Calico YAML, the v0.9 verbs, and the stored keys.
 demo: setup
