@@ -52,9 +52,12 @@ struct Pki {
 
 impl Pki {
     fn generate() -> Result<Pki> {
-        let dir = tempfile::Builder::new().prefix("calico-etcd-pki-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("calico-etcd-pki-")
+            .tempdir()?;
         let p = |name: &str| dir.path().join(name);
-        run(Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes"])
+        run(Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes"])
             .args(["-days", "2", "-subj", "/CN=calico-test-ca"])
             .args(["-addext", "basicConstraints=critical,CA:TRUE"])
             .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
@@ -234,7 +237,10 @@ async fn tls_without_client_certificate_fails_in_time() -> Result<()> {
         elapsed < cfg.request_timeout + Duration::from_secs(2),
         "took {elapsed:?}"
     );
-    ensure!(err.contains(&endpoint), "error does not name {endpoint}: {err}");
+    ensure!(
+        err.contains(&endpoint),
+        "error does not name {endpoint}: {err}"
+    );
     Ok(())
 }
 
@@ -255,7 +261,10 @@ async fn username_and_password() -> Result<()> {
     }
     let etcd = EtcdCluster::start().map_err(|e| anyhow::anyhow!("starting etcd: {e}"))?;
     let endpoint = etcd.endpoint(0);
-    etcdctl(&endpoint, &["user", "add", "root:rootpw", "--interactive=false"])?;
+    etcdctl(
+        &endpoint,
+        &["user", "add", "root:rootpw", "--interactive=false"],
+    )?;
     etcdctl(&endpoint, &["auth", "enable"])?;
 
     let cfg = EtcdConfig {
@@ -277,12 +286,18 @@ async fn username_and_password() -> Result<()> {
         Ok(r) => bail!("a wrong password was accepted: {r:?}"),
         Err(e) => e.to_string(),
     };
-    eprintln!("with a wrong password, after {:?}: {err}", started.elapsed());
+    eprintln!(
+        "with a wrong password, after {:?}: {err}",
+        started.elapsed()
+    );
     ensure!(
         err.contains("authentication"),
         "error does not name authentication: {err}"
     );
-    ensure!(err.contains(&endpoint), "error does not name {endpoint}: {err}");
+    ensure!(
+        err.contains(&endpoint),
+        "error does not name {endpoint}: {err}"
+    );
     ensure!(started.elapsed() < cfg.request_timeout + Duration::from_secs(2));
 
     // No credentials at all: refused, not served.
@@ -292,6 +307,9 @@ async fn username_and_password() -> Result<()> {
         Err(e) => e.to_string(),
     };
     eprintln!("without credentials: {err}");
-    ensure!(err.contains(&endpoint), "error does not name {endpoint}: {err}");
+    ensure!(
+        err.contains(&endpoint),
+        "error does not name {endpoint}: {err}"
+    );
     Ok(())
 }

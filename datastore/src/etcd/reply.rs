@@ -144,6 +144,12 @@ impl Failure {
     /// The typed error for a request on `key` (a key, prefix or lease, for the message).
     pub(super) fn into_error(self, key: &str, endpoints: &str) -> Error {
         let m = self.message.as_str();
+        let refused = || {
+            Error::Backend(format!(
+                "etcd at {endpoints} refused the request on {key}: {m} \
+                 (check ETCD_USERNAME/ETCD_PASSWORD or the client certificate)"
+            ))
+        };
         match self.code {
             Some(Code::OutOfRange) if m.contains("compacted") => Error::Compacted {
                 requested: 0,
@@ -154,10 +160,14 @@ impl Failure {
                 endpoints: endpoints.to_string(),
                 reason: format!("request on {key} failed: {m}"),
             },
-            Some(Code::Unauthenticated | Code::PermissionDenied) => Error::Backend(format!(
-                "etcd at {endpoints} refused the request on {key}: {m} \
-                 (check ETCD_USERNAME/ETCD_PASSWORD or the client certificate)"
-            )),
+            Some(Code::Unauthenticated | Code::PermissionDenied) => refused(),
+            // etcd answers a wrong user or password, or none while auth is enabled, with
+            // InvalidArgument.
+            Some(Code::InvalidArgument)
+                if m.contains("authentication failed") || m.contains("user name is empty") =>
+            {
+                refused()
+            }
             _ => Error::Backend(format!("etcd request on {key} failed: {m}")),
         }
     }
