@@ -78,44 +78,53 @@ pub struct NetworkPolicySpec {
     pub performance_hints: Vec<PolicyPerformanceHint>,
 }
 
-impl NetworkPolicySpec {
-    /// The tier name, `default` when empty.
-    pub fn tier_or_default(&self) -> &str {
-        if self.tier.is_empty() {
-            DEFAULT_TIER_NAME
-        } else {
-            &self.tier
-        }
-    }
+/// The tier, type and defaulting methods both policy kinds share (their specs differ only in
+/// fields these methods do not read).
+macro_rules! policy_spec_common {
+    ($spec:ty) => {
+        impl $spec {
+            /// The tier name, `default` when empty.
+            pub fn tier_or_default(&self) -> &str {
+                if self.tier.is_empty() {
+                    DEFAULT_TIER_NAME
+                } else {
+                    &self.tier
+                }
+            }
 
-    /// `types` if set, else the types Calico infers from the rules.
-    pub fn effective_types(&self) -> Vec<PolicyType> {
-        if self.types.is_empty() {
-            infer_policy_types(&self.ingress, &self.egress)
-        } else {
-            self.types.clone()
-        }
-    }
+            /// `types` if set, else the types Calico infers from the rules.
+            pub fn effective_types(&self) -> Vec<PolicyType> {
+                if self.types.is_empty() {
+                    infer_policy_types(&self.ingress, &self.egress)
+                } else {
+                    self.types.clone()
+                }
+            }
 
-    /// Whether the policy applies to ingress traffic.
-    pub fn applies_to_ingress(&self) -> bool {
-        self.effective_types().contains(&PolicyType::Ingress)
-    }
+            /// Whether the policy applies to ingress traffic.
+            pub fn applies_to_ingress(&self) -> bool {
+                self.effective_types().contains(&PolicyType::Ingress)
+            }
 
-    /// Whether the policy applies to egress traffic.
-    pub fn applies_to_egress(&self) -> bool {
-        self.effective_types().contains(&PolicyType::Egress)
-    }
+            /// Whether the policy applies to egress traffic.
+            pub fn applies_to_egress(&self) -> bool {
+                self.effective_types().contains(&PolicyType::Egress)
+            }
 
-    pub(crate) fn set_defaults(&mut self) {
-        if self.tier.is_empty() {
-            self.tier = DEFAULT_TIER_NAME.to_owned();
+            pub(crate) fn set_defaults(&mut self) {
+                if self.tier.is_empty() {
+                    self.tier = DEFAULT_TIER_NAME.to_owned();
+                }
+                if self.types.is_empty() {
+                    self.types = infer_policy_types(&self.ingress, &self.egress);
+                }
+            }
         }
-        if self.types.is_empty() {
-            self.types = infer_policy_types(&self.ingress, &self.egress);
-        }
-    }
+    };
 }
+
+policy_spec_common!(NetworkPolicySpec);
+policy_spec_common!(GlobalNetworkPolicySpec);
 
 /// A cluster-wide security policy.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -161,45 +170,6 @@ pub struct GlobalNetworkPolicySpec {
     pub namespace_selector: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub performance_hints: Vec<PolicyPerformanceHint>,
-}
-
-impl GlobalNetworkPolicySpec {
-    /// The tier name, `default` when empty.
-    pub fn tier_or_default(&self) -> &str {
-        if self.tier.is_empty() {
-            DEFAULT_TIER_NAME
-        } else {
-            &self.tier
-        }
-    }
-
-    /// `types` if set, else the types Calico infers from the rules.
-    pub fn effective_types(&self) -> Vec<PolicyType> {
-        if self.types.is_empty() {
-            infer_policy_types(&self.ingress, &self.egress)
-        } else {
-            self.types.clone()
-        }
-    }
-
-    /// Whether the policy applies to ingress traffic.
-    pub fn applies_to_ingress(&self) -> bool {
-        self.effective_types().contains(&PolicyType::Ingress)
-    }
-
-    /// Whether the policy applies to egress traffic.
-    pub fn applies_to_egress(&self) -> bool {
-        self.effective_types().contains(&PolicyType::Egress)
-    }
-
-    pub(crate) fn set_defaults(&mut self) {
-        if self.tier.is_empty() {
-            self.tier = DEFAULT_TIER_NAME.to_owned();
-        }
-        if self.types.is_empty() {
-            self.types = infer_policy_types(&self.ingress, &self.egress);
-        }
-    }
 }
 
 /// Checks shared by both policy kinds.
