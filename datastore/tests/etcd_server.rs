@@ -41,11 +41,20 @@ impl Fake {
         let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
         let served: Arc<dyn Datastore> = Arc::new(store.clone());
         runtime.spawn(async move {
-            let listener = match bind(addr) {
-                Ok(l) => l,
-                Err(e) => {
-                    let _ = bound_tx.send(Err(e));
-                    return;
+            // A restart on the port of a killed server may find the old listener still closing
+            // (its runtime shuts down in the background): retry for a while.
+            let mut attempts = 0;
+            let listener = loop {
+                match bind(addr) {
+                    Ok(l) => break l,
+                    Err(_) if attempts < 50 && addr.port() != 0 => {
+                        attempts += 1;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(e) => {
+                        let _ = bound_tx.send(Err(e));
+                        return;
+                    }
                 }
             };
             let _ = bound_tx.send(listener.local_addr());
@@ -57,7 +66,18 @@ impl Fake {
                 eprintln!("fake etcd stopped: {e}");
             }
         });
-        let addr = bound_rx.await.context("fake etcd task died")??;
+        let addr = match bound_rx.await.context("fake etcd task died") {
+            Ok(Ok(addr)) => addr,
+            // Never drop a runtime inside an async context: shut it down in the background.
+            Ok(Err(e)) => {
+                runtime.shutdown_background();
+                return Err(e.into());
+            }
+            Err(e) => {
+                runtime.shutdown_background();
+                return Err(e);
+            }
+        };
         Ok(Fake {
             store,
             addr,
