@@ -5,3 +5,9 @@
 //!
 //! Must not depend on the datastore or on Calico resources directly: its input is the resolved
 //! intent computed by `model`.
+
+pub mod backoff;
+pub mod links;
+pub mod netns;
+pub mod policy;
+pub mod routes;

@@ -1,0 +1,1 @@
+//! Interfaces: sysctls, neighbours, workload plumbing.

@@ -1,0 +1,1 @@
+//! Routes: see the module docs once written.
