@@ -1,0 +1,284 @@
+//! The kernel backend: transactions run as one `nft -f -` each (one netlink batch, so the
+//! kernel applies all of it or none), the table read back with `nft -j list table`.
+//!
+//! nft runs in the backend's network namespace: it is spawned from a thread that entered the
+//! namespace, so no `ip netns exec` process sits in between. nft's own error text is kept
+//! (stderr is captured) and names the failing line, which names the object.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::net::IpAddr;
+use std::process::{Command, Stdio};
+
+use ipnet::IpNet;
+use serde_json::Value;
+
+use super::ir::{Element, Family, Hook, SetType, TABLE};
+use super::observed::{Observed, ObservedChain, ObservedSet};
+use super::ops::Transaction;
+use super::text::{HASH_PREFIX, transaction_script};
+use crate::netns::NetnsRef;
+
+/// A failure of the policy dataplane.
+#[derive(Debug, thiserror::Error)]
+pub enum NftError {
+    #[error("running nft: {0}")]
+    Spawn(#[from] std::io::Error),
+    #[error("nft rejected the transaction: {stderr}")]
+    Rejected { stderr: String },
+    #[error("reading table inet {TABLE}: {0}")]
+    Read(String),
+}
+
+/// Where the policy program lives: the kernel ([`NftKernel`]) or the twin.
+pub trait PolicyDataplane {
+    /// Applies `tx` atomically.
+    fn apply(&mut self, tx: &Transaction) -> Result<(), NftError>;
+    /// Reads the table (`None`: there is none).
+    fn read(&mut self) -> Result<Option<Observed>, NftError>;
+}
+
+/// The kernel's nftables in one network namespace.
+#[derive(Clone, Debug, Default)]
+pub struct NftKernel {
+    netns: NetnsRef,
+}
+
+impl NftKernel {
+    pub fn new(netns: NetnsRef) -> NftKernel {
+        NftKernel { netns }
+    }
+
+    /// Runs an nft script (one transaction).
+    pub fn run_script(&self, script: String) -> Result<(), NftError> {
+        let out = self.netns.run(move || {
+            let mut child = Command::new("nft")
+                .args(["-f", "-"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()?;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin.write_all(script.as_bytes())?;
+            }
+            child.wait_with_output()
+        })?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(NftError::Rejected {
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            })
+        }
+    }
+
+    /// `nft -j list table inet calico` as JSON (`None`: no such table).
+    pub fn list_json(&self) -> Result<Option<Value>, NftError> {
+        let out = self.netns.run(|| {
+            Command::new("nft")
+                .args(["-j", "list", "table", "inet", TABLE])
+                .output()
+        })?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if stderr.contains("No such file or directory") {
+                return Ok(None);
+            }
+            return Err(NftError::Read(stderr.trim().to_owned()));
+        }
+        serde_json::from_slice(&out.stdout)
+            .map(Some)
+            .map_err(|e| NftError::Read(format!("nft's JSON: {e}")))
+    }
+}
+
+impl PolicyDataplane for NftKernel {
+    fn apply(&mut self, tx: &Transaction) -> Result<(), NftError> {
+        if tx.is_empty() {
+            return Ok(());
+        }
+        self.run_script(transaction_script(tx))
+    }
+
+    fn read(&mut self) -> Result<Option<Observed>, NftError> {
+        Ok(self.list_json()?.map(|v| parse_listing(&v)))
+    }
+}
+
+/// The table as `nft -j list table` shows it.
+pub fn parse_listing(v: &Value) -> Observed {
+    let mut o = Observed::default();
+    let empty = Vec::new();
+    let items = v
+        .get("nftables")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    let mut first_rule: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for item in items {
+        if let Some(c) = item.get("chain") {
+            let Some(name) = c.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let hook = match (
+                c.get("type").and_then(Value::as_str),
+                c.get("hook").and_then(Value::as_str),
+            ) {
+                (Some("filter"), Some("forward")) => Some(Hook::Forward),
+                (Some("filter"), Some("input")) => Some(Hook::Input),
+                (Some("filter"), Some("output")) => Some(Hook::Output),
+                (Some("nat"), Some("postrouting")) => Some(Hook::NatPostrouting),
+                (None, None) => None,
+                // A hook we never create: the chain cannot be ours as is.
+                _ => {
+                    o.foreign_hooks = true;
+                    None
+                }
+            };
+            o.chains.insert(
+                name.to_owned(),
+                ObservedChain {
+                    hook,
+                    hash: None,
+                    rules: 0,
+                },
+            );
+        } else if let Some(r) = item.get("rule") {
+            let Some(chain) = r.get("chain").and_then(Value::as_str) else {
+                continue;
+            };
+            *counts.entry(chain.to_owned()).or_default() += 1;
+            first_rule.entry(chain.to_owned()).or_insert_with(|| {
+                let is_marker = r
+                    .get("expr")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| e.len() == 1 && e[0].get("continue").is_some());
+                r.get("comment")
+                    .and_then(Value::as_str)
+                    .and_then(|c| c.strip_prefix(HASH_PREFIX))
+                    .filter(|_| is_marker)
+                    .map(str::to_owned)
+            });
+        } else if let Some(s) = item.get("set")
+            && let Some(name) = s.get("name").and_then(Value::as_str)
+        {
+            o.sets.insert(name.to_owned(), parse_set(s));
+        } else if let Some(m) = item.get("map")
+            && let Some(name) = m.get("name").and_then(Value::as_str)
+        {
+            o.maps.insert(name.to_owned(), parse_map(m));
+        }
+    }
+    for (name, c) in o.chains.iter_mut() {
+        let n = counts.get(name).copied().unwrap_or(0);
+        match first_rule.get(name).cloned().flatten() {
+            Some(h) => {
+                c.hash = Some(h);
+                c.rules = n - 1;
+            }
+            None => {
+                c.hash = None;
+                c.rules = n;
+            }
+        }
+    }
+    o
+}
+
+fn parse_set(s: &Value) -> ObservedSet {
+    let set_type = match s.get("type") {
+        Some(Value::String(t)) if t == "ipv4_addr" => Some(SetType::Nets(Family::V4)),
+        Some(Value::String(t)) if t == "ipv6_addr" => Some(SetType::Nets(Family::V6)),
+        Some(Value::Array(parts)) => {
+            let p: Vec<&str> = parts.iter().filter_map(Value::as_str).collect();
+            match p.as_slice() {
+                ["ipv4_addr", "inet_proto", "inet_service"] => {
+                    Some(SetType::AddrProtoPort(Family::V4))
+                }
+                ["ipv6_addr", "inet_proto", "inet_service"] => {
+                    Some(SetType::AddrProtoPort(Family::V6))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let mut elements = Some(BTreeSet::new());
+    if let Some(list) = s.get("elem").and_then(Value::as_array) {
+        for e in list {
+            match parse_element(e) {
+                Some(x) => {
+                    if let Some(set) = elements.as_mut() {
+                        set.insert(x);
+                    }
+                }
+                None => elements = None,
+            }
+        }
+    }
+    ObservedSet { set_type, elements }
+}
+
+fn parse_element(e: &Value) -> Option<Element> {
+    // Elements with options (counters, timeouts) come wrapped in {"elem": {"val": ...}}.
+    let e = e.get("elem").and_then(|x| x.get("val")).unwrap_or(e);
+    if let Some(s) = e.as_str() {
+        let a: IpAddr = s.parse().ok()?;
+        return Some(Element::Net(IpNet::from(a)));
+    }
+    if let Some(p) = e.get("prefix") {
+        let a: IpAddr = p.get("addr")?.as_str()?.parse().ok()?;
+        let len = u8::try_from(p.get("len")?.as_u64()?).ok()?;
+        return IpNet::new(a, len).ok().map(Element::Net);
+    }
+    if let Some(parts) = e.get("concat").and_then(Value::as_array)
+        && let [a, p, port] = parts.as_slice()
+    {
+        let addr: IpAddr = a.as_str()?.parse().ok()?;
+        let proto = match p {
+            Value::Number(n) => u8::try_from(n.as_u64()?).ok()?,
+            Value::String(s) => protocol_number(s)?,
+            _ => return None,
+        };
+        let port = u16::try_from(port.as_u64()?).ok()?;
+        return Some(Element::AddrProtoPort(addr, proto, port));
+    }
+    None
+}
+
+/// Protocol names nft prints for `inet_proto` values.
+fn protocol_number(name: &str) -> Option<u8> {
+    Some(match name {
+        "tcp" => 6,
+        "udp" => 17,
+        "sctp" => 132,
+        "icmp" => 1,
+        "ipv6-icmp" => 58,
+        "udplite" => 136,
+        "dccp" => 33,
+        other => other.parse().ok()?,
+    })
+}
+
+fn parse_map(m: &Value) -> BTreeMap<String, Option<String>> {
+    let mut out = BTreeMap::new();
+    if let Some(list) = m.get("elem").and_then(Value::as_array) {
+        for pair in list {
+            let Some([k, v]) = pair
+                .as_array()
+                .map(Vec::as_slice)
+                .and_then(|s| s.first_chunk())
+            else {
+                continue;
+            };
+            let Some(iface) = k.as_str() else { continue };
+            let target = v
+                .get("goto")
+                .and_then(|g| g.get("target"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            out.insert(iface.to_owned(), target);
+        }
+    }
+    out
+}

@@ -1,0 +1,820 @@
+//! From the resolved policy model of one host to the `calico` nftables table (calico.md §2.2,
+//! §3.1, §3.4). Pure: the same [`HostPolicy`] always gives the same [`Table`].
+//!
+//! # Layout
+//!
+//! ```text
+//! filter-forward (hook forward)   iifname "cali*" jump from-wl      egress of the sender
+//!                                 oifname "cali*" jump to-wl        ingress of the receiver
+//!                                 iifname/oifname "cali*" accept
+//! filter-input (hook input)       iifname "cali*" goto wl-to-host   egress, then
+//!                                                                   DefaultEndpointToHostAction
+//!                                 iifname vmap @fh-dispatch         host endpoints, then `*`
+//! filter-output (hook output)     oifname "cali*" return            host to workloads: free
+//!                                 oifname vmap @th-dispatch         host endpoints, then `*`
+//! nat-postrouting                 ip saddr @masq4 ip daddr != @pools4 masquerade
+//! from-wl / to-wl                 iifname vmap @fw-dispatch / oifname vmap @tw-dispatch,
+//!                                 then drop: an unknown workload interface is dropped
+//! fw-<if> / tw-<if> / fh-<if> / th-<if>   one endpoint and direction (below)
+//! pi-/po-<policy>, pri-/pro-<profile>     the rules of one policy or profile and direction
+//! ```
+//!
+//! An endpoint chain accepts established and related flows and drops invalid ones, clears the
+//! Accept and Pass mark bits, runs its preamble (encapsulation drop for workload egress,
+//! failsafe ports for host endpoints), then per tier: clear Pass, jump to each policy chain
+//! while Pass is clear, return as soon as Accept is set, and at the end of a tier whose
+//! default action is Deny drop unless Pass is set; then each profile chain, returning on
+//! Accept; then drop. A policy chain's `Allow` sets Accept and returns, `Pass` sets Pass and
+//! returns, `Deny` drops, `Log` logs and goes on. Returning from an endpoint chain means
+//! "allowed in this direction", so traffic between two workloads of the host runs the
+//! sender's egress chain and then the receiver's ingress chain.
+//!
+//! A rule that needs alternatives nft cannot write in one rule (ports *or* named ports, a
+//! negated ICMP type-and-code) becomes several rules with the same action; a rule that reads
+//! addresses is written once per IP version it can apply to (module docs of
+//! `model::policy::resolved`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ipnet::IpNet;
+use model::policy::{
+    DirectionPolicy, FailsafePort, HostPolicy, IpSet, IpSetKind, IpVersion, PortRange,
+    ResolvedEntity, ResolvedRule, packet::proto,
+};
+use model::resources::{Action, EndpointToHostAction, TierDefaultAction};
+
+use super::ir::{
+    Chain, CtState, DispatchMap, Element, Family, Hook, IfField, IfName, MARK_ACCEPT, MARK_PASS,
+    Match, Rule, Set, SetType, Side, Statement, Table, Verdict,
+};
+use super::names;
+
+/// The prefix of `log` statements (Felix's `LogPrefix` default).
+pub const LOG_PREFIX: &str = "calico-packet: ";
+
+/// ICMPv6 types a workload may always send to its host (MLD, router and neighbour discovery).
+const ICMPV6_TO_HOST: [u8; 6] = [130, 131, 132, 133, 135, 136];
+
+/// The whole table for one host.
+pub fn render(hp: &HostPolicy) -> Table {
+    let mut t = Table::default();
+    for (id, set) in &hp.ip_sets {
+        for (name, s) in render_ip_set(id, set) {
+            t.sets.insert(name, s);
+        }
+    }
+    for f in [Family::V4, Family::V6] {
+        t.sets.insert(
+            names::pools_set(f).to_owned(),
+            nets_set(f, &hp.ip_pools.all),
+        );
+        t.sets.insert(
+            names::masq_set(f).to_owned(),
+            nets_set(f, &hp.ip_pools.nat_outgoing),
+        );
+    }
+    for (id, p) in &hp.policies {
+        t.chains
+            .insert(names::policy(id, true), rules_chain(&p.ingress));
+        t.chains
+            .insert(names::policy(id, false), rules_chain(&p.egress));
+    }
+    for (name, p) in &hp.profiles {
+        t.chains
+            .insert(names::profile(name, true), rules_chain(&p.ingress));
+        t.chains
+            .insert(names::profile(name, false), rules_chain(&p.egress));
+    }
+    let mut fw = DispatchMap::default();
+    let mut tw = DispatchMap::default();
+    for (iface, ep) in &hp.workload_endpoints {
+        let (egress, ingress) = workload_chains(hp, iface, &ep.egress, &ep.ingress);
+        fw.elements
+            .insert(iface.clone(), names::from_workload(iface));
+        tw.elements.insert(iface.clone(), names::to_workload(iface));
+        t.chains.insert(names::from_workload(iface), egress);
+        t.chains.insert(names::to_workload(iface), ingress);
+    }
+    let mut fh = DispatchMap::default();
+    let mut th = DispatchMap::default();
+    for (iface, hep) in &hp.host_endpoints {
+        let (from, to) = host_endpoint_chains(hp, &hep.ingress, &hep.egress);
+        if iface != "*" {
+            fh.elements.insert(iface.clone(), names::from_host(iface));
+            th.elements.insert(iface.clone(), names::to_host(iface));
+        }
+        t.chains.insert(names::from_host(iface), from);
+        t.chains.insert(names::to_host(iface), to);
+    }
+    t.maps.insert(names::FROM_WORKLOAD_MAP.to_owned(), fw);
+    t.maps.insert(names::TO_WORKLOAD_MAP.to_owned(), tw);
+    t.maps.insert(names::FROM_HOST_MAP.to_owned(), fh);
+    t.maps.insert(names::TO_HOST_MAP.to_owned(), th);
+    for (name, chain) in fixed_chains(hp) {
+        t.chains.insert(name.to_owned(), chain);
+    }
+    t
+}
+
+/// The nft sets (one per IP version) of one model address set.
+pub fn render_ip_set(id: &str, set: &IpSet) -> Vec<(String, Set)> {
+    [Family::V4, Family::V6]
+        .into_iter()
+        .map(|f| {
+            let s = match &set.kind {
+                IpSetKind::Nets(nets) => nets_set(f, nets),
+                IpSetKind::NamedPort { members, .. } => Set {
+                    set_type: SetType::AddrProtoPort(f),
+                    elements: members
+                        .iter()
+                        .filter(|m| family_of_addr(&m.addr) == f)
+                        .map(|m| Element::AddrProtoPort(m.addr, m.protocol, m.port))
+                        .collect(),
+                },
+            };
+            (names::ip_set(id, f), s)
+        })
+        .collect()
+}
+
+/// A set of the networks of family `f` in `nets`, without networks inside others (nft
+/// interval sets refuse overlapping elements).
+pub fn nets_set(f: Family, nets: &BTreeSet<IpNet>) -> Set {
+    Set {
+        set_type: SetType::Nets(f),
+        elements: cover(nets.iter().filter(|n| family_of(n) == f).copied())
+            .into_iter()
+            .map(Element::Net)
+            .collect(),
+    }
+}
+
+/// The networks of `nets` not inside another one of them.
+pub fn cover(nets: impl IntoIterator<Item = IpNet>) -> BTreeSet<IpNet> {
+    let mut sorted: Vec<IpNet> = nets.into_iter().map(|n| n.trunc()).collect();
+    sorted.sort_by(|a, b| {
+        a.network()
+            .cmp(&b.network())
+            .then(a.prefix_len().cmp(&b.prefix_len()))
+    });
+    let mut out: Vec<IpNet> = Vec::with_capacity(sorted.len());
+    for n in sorted {
+        if out.last().is_some_and(|last| last.contains(&n)) {
+            continue;
+        }
+        out.push(n);
+    }
+    out.into_iter().collect()
+}
+
+pub(crate) fn family_of(n: &IpNet) -> Family {
+    match n {
+        IpNet::V4(_) => Family::V4,
+        IpNet::V6(_) => Family::V6,
+    }
+}
+
+fn family_of_addr(a: &std::net::IpAddr) -> Family {
+    if a.is_ipv4() { Family::V4 } else { Family::V6 }
+}
+
+fn version_family(v: IpVersion) -> Family {
+    match v {
+        IpVersion::V4 => Family::V4,
+        IpVersion::V6 => Family::V6,
+    }
+}
+
+/// The chain of one policy's or profile's rules for one direction.
+pub fn rules_chain(rules: &[ResolvedRule]) -> Chain {
+    Chain {
+        hook: None,
+        rules: rules.iter().flat_map(render_rule).collect(),
+    }
+}
+
+/// The nft rules of one model rule (several when it needs alternatives or IP versions).
+pub fn render_rule(r: &ResolvedRule) -> Vec<Rule> {
+    let (statements, verdict) = match r.action {
+        Action::Allow => (vec![Statement::SetMark(MARK_ACCEPT)], Some(Verdict::Return)),
+        Action::Deny => (Vec::new(), Some(Verdict::Drop)),
+        Action::Pass => (vec![Statement::SetMark(MARK_PASS)], Some(Verdict::Return)),
+        Action::Log => (vec![Statement::Log(LOG_PREFIX.to_owned())], None),
+    };
+    rule_alternatives(r)
+        .into_iter()
+        .map(|matches| Rule {
+            matches,
+            statements: statements.clone(),
+            verdict: verdict.clone(),
+            comment: None,
+        })
+        .collect()
+}
+
+fn entity_needs_family(e: &ResolvedEntity) -> bool {
+    !e.nets.is_empty()
+        || !e.not_nets.is_empty()
+        || e.ip_set.is_some()
+        || e.not_ip_set.is_some()
+        || !e.named_port_sets.is_empty()
+        || !e.not_named_port_sets.is_empty()
+}
+
+fn entity_has_ports(e: &ResolvedEntity) -> bool {
+    !e.ports.is_empty()
+        || !e.named_port_sets.is_empty()
+        || !e.not_ports.is_empty()
+        || !e.not_named_port_sets.is_empty()
+}
+
+/// Whether a rule can match packets of family `f`.
+fn applies_to(r: &ResolvedRule, f: Family) -> bool {
+    if r.ip_version.is_some_and(|v| version_family(v) != f) {
+        return false;
+    }
+    match r.protocol {
+        Some(proto::ICMP) if f == Family::V6 => return false,
+        Some(proto::ICMPV6) if f == Family::V4 => return false,
+        _ => {}
+    }
+    let has = |nets: &[IpNet]| nets.is_empty() || nets.iter().any(|n| family_of(n) == f);
+    [&r.source, &r.destination]
+        .iter()
+        .all(|e| has(&e.nets) && has(&e.not_nets))
+}
+
+/// Each inner list is one nft rule's conditions; the rule matches when any list matches.
+fn rule_alternatives(r: &ResolvedRule) -> Vec<Vec<Match>> {
+    let family_specific = r.ip_version.is_some()
+        || matches!(r.protocol, Some(proto::ICMP | proto::ICMPV6))
+        || r.icmp.is_some()
+        || r.not_icmp.is_some()
+        || entity_needs_family(&r.source)
+        || entity_needs_family(&r.destination);
+    let families: Vec<Option<Family>> = if family_specific {
+        [Family::V4, Family::V6]
+            .into_iter()
+            .filter(|f| applies_to(r, *f))
+            .map(Some)
+            .collect()
+    } else {
+        vec![None]
+    };
+    let mut out = Vec::new();
+    for f in families {
+        let mut base = Vec::new();
+        if let Some(f) = f {
+            base.push(Match::Family(f));
+        }
+        if let Some(p) = r.protocol {
+            base.push(Match::Protocol {
+                neg: false,
+                protocol: p,
+            });
+        } else if entity_has_ports(&r.source) || entity_has_ports(&r.destination) {
+            base.push(Match::HasPorts);
+        }
+        if let Some(p) = r.not_protocol {
+            base.push(Match::Protocol {
+                neg: true,
+                protocol: p,
+            });
+        }
+        let mut alts = vec![base];
+        if let (Some(m), Some(f)) = (r.icmp, f) {
+            for a in &mut alts {
+                a.push(Match::Icmp {
+                    family: f,
+                    icmp_type: m.icmp_type,
+                    code: m.code,
+                    neg_type: false,
+                    neg_code: false,
+                });
+            }
+        }
+        if let (Some(m), Some(f)) = (r.not_icmp, f) {
+            let choices = match m.code {
+                None => vec![Match::Icmp {
+                    family: f,
+                    icmp_type: m.icmp_type,
+                    code: None,
+                    neg_type: true,
+                    neg_code: false,
+                }],
+                Some(c) => vec![
+                    Match::Icmp {
+                        family: f,
+                        icmp_type: m.icmp_type,
+                        code: None,
+                        neg_type: true,
+                        neg_code: false,
+                    },
+                    Match::Icmp {
+                        family: f,
+                        icmp_type: m.icmp_type,
+                        code: Some(c),
+                        neg_type: false,
+                        neg_code: true,
+                    },
+                ],
+            };
+            alts = cross(alts, choices.into_iter().map(|m| vec![m]).collect());
+        }
+        for (side, e) in [
+            (Side::Source, &r.source),
+            (Side::Destination, &r.destination),
+        ] {
+            let (fixed, port_choices) = entity_matches(side, f, e);
+            for a in &mut alts {
+                a.extend(fixed.iter().cloned());
+            }
+            if !port_choices.is_empty() {
+                alts = cross(alts, port_choices);
+            }
+        }
+        out.extend(alts);
+    }
+    out
+}
+
+fn cross(alts: Vec<Vec<Match>>, choices: Vec<Vec<Match>>) -> Vec<Vec<Match>> {
+    let mut out = Vec::with_capacity(alts.len() * choices.len());
+    for a in &alts {
+        for c in &choices {
+            let mut v = a.clone();
+            v.extend(c.iter().cloned());
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// The conditions on one side of a rule: those every alternative has, and the port
+/// alternatives (empty: no port condition).
+fn entity_matches(
+    side: Side,
+    f: Option<Family>,
+    e: &ResolvedEntity,
+) -> (Vec<Match>, Vec<Vec<Match>>) {
+    let mut fixed = Vec::new();
+    if let Some(f) = f {
+        let of_f = |nets: &[IpNet]| -> Vec<IpNet> {
+            nets.iter().filter(|n| family_of(n) == f).copied().collect()
+        };
+        if !e.nets.is_empty() {
+            fixed.push(Match::Nets {
+                side,
+                family: f,
+                neg: false,
+                nets: of_f(&e.nets),
+            });
+        }
+        if !e.not_nets.is_empty() {
+            fixed.push(Match::Nets {
+                side,
+                family: f,
+                neg: true,
+                nets: of_f(&e.not_nets),
+            });
+        }
+        if let Some(id) = &e.ip_set {
+            fixed.push(Match::InSet {
+                side,
+                family: f,
+                neg: false,
+                set: names::ip_set(id, f),
+            });
+        }
+        if let Some(id) = &e.not_ip_set {
+            fixed.push(Match::InSet {
+                side,
+                family: f,
+                neg: true,
+                set: names::ip_set(id, f),
+            });
+        }
+    }
+    if !e.not_ports.is_empty() {
+        fixed.push(Match::Ports {
+            side,
+            neg: true,
+            ranges: e.not_ports.clone(),
+        });
+    }
+    if let Some(f) = f {
+        for id in &e.not_named_port_sets {
+            fixed.push(Match::NamedPorts {
+                side,
+                family: f,
+                neg: true,
+                set: names::ip_set(id, f),
+            });
+        }
+    }
+    let mut choices = Vec::new();
+    if !e.ports.is_empty() {
+        choices.push(vec![Match::Ports {
+            side,
+            neg: false,
+            ranges: e.ports.clone(),
+        }]);
+    }
+    if let Some(f) = f {
+        for id in &e.named_port_sets {
+            choices.push(vec![Match::NamedPorts {
+                side,
+                family: f,
+                neg: false,
+                set: names::ip_set(id, f),
+            }]);
+        }
+    }
+    (fixed, choices)
+}
+
+/// The rules every endpoint chain starts with.
+fn endpoint_prologue() -> Vec<Rule> {
+    vec![
+        Rule::new(
+            vec![Match::Ct(CtState::EstablishedRelated)],
+            Verdict::Accept,
+        ),
+        Rule::new(vec![Match::Ct(CtState::Invalid)], Verdict::Drop),
+        Rule {
+            statements: vec![Statement::ClearMark(MARK_ACCEPT | MARK_PASS)],
+            ..Rule::default()
+        },
+    ]
+}
+
+/// An endpoint chain for one direction: prologue, `preamble`, tiers, profiles, drop.
+fn direction_chain(dp: &DirectionPolicy, ingress: bool, preamble: Vec<Rule>) -> Chain {
+    let mut rules = endpoint_prologue();
+    rules.extend(preamble);
+    for tier in &dp.tiers {
+        rules.push(Rule {
+            statements: vec![Statement::ClearMark(MARK_PASS)],
+            ..Rule::default()
+        });
+        for id in &tier.policies {
+            rules.push(Rule::new(
+                vec![Match::Mark {
+                    bits: MARK_PASS,
+                    set: false,
+                }],
+                Verdict::Jump(names::policy(id, ingress)),
+            ));
+            rules.push(accepted_return());
+        }
+        if tier.default_action == TierDefaultAction::Deny {
+            rules.push(
+                Rule::new(
+                    vec![Match::Mark {
+                        bits: MARK_PASS,
+                        set: false,
+                    }],
+                    Verdict::Drop,
+                )
+                .with_comment(format!(
+                    "end of tier {}: drop if no policy passed the packet",
+                    comment_safe(&tier.tier)
+                )),
+            );
+        }
+    }
+    for profile in &dp.profiles {
+        rules.push(Rule::new(
+            Vec::new(),
+            Verdict::Jump(names::profile(profile, ingress)),
+        ));
+        rules.push(accepted_return());
+    }
+    rules.push(Rule::new(Vec::new(), Verdict::Drop).with_comment("drop if no profile matched"));
+    Chain { hook: None, rules }
+}
+
+fn accepted_return() -> Rule {
+    Rule::new(
+        vec![Match::Mark {
+            bits: MARK_ACCEPT,
+            set: true,
+        }],
+        Verdict::Return,
+    )
+}
+
+/// Text fit for an nft comment: printable ASCII without quotes or backslashes.
+pub(crate) fn comment_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The egress (`fw-`) and ingress (`tw-`) chains of a workload interface.
+fn workload_chains(
+    hp: &HostPolicy,
+    _iface: &str,
+    egress: &DirectionPolicy,
+    ingress: &DirectionPolicy,
+) -> (Chain, Chain) {
+    let s = &hp.settings;
+    let mut preamble = Vec::new();
+    if !s.allow_ipip_packets_from_workloads {
+        preamble.push(
+            Rule::new(
+                vec![Match::Protocol {
+                    neg: false,
+                    protocol: proto::IPIP,
+                }],
+                Verdict::Drop,
+            )
+            .with_comment("drop IPinIP encapsulated packets originating in workloads"),
+        );
+    }
+    if !s.allow_vxlan_packets_from_workloads {
+        preamble.push(
+            Rule::new(
+                vec![
+                    Match::Protocol {
+                        neg: false,
+                        protocol: proto::UDP,
+                    },
+                    Match::Ports {
+                        side: Side::Destination,
+                        neg: false,
+                        ranges: vec![PortRange {
+                            first: s.vxlan_port,
+                            last: s.vxlan_port,
+                        }],
+                    },
+                ],
+                Verdict::Drop,
+            )
+            .with_comment("drop VXLAN encapsulated packets originating in workloads"),
+        );
+    }
+    (
+        direction_chain(egress, false, preamble),
+        direction_chain(ingress, true, Vec::new()),
+    )
+}
+
+fn failsafe_rules(ports: &[FailsafePort], side: Side, what: &str) -> Vec<Rule> {
+    ports
+        .iter()
+        .map(|p| {
+            let mut m = vec![
+                Match::Protocol {
+                    neg: false,
+                    protocol: p.protocol,
+                },
+                Match::Ports {
+                    side: Side::Destination,
+                    neg: false,
+                    ranges: vec![PortRange {
+                        first: p.port,
+                        last: p.port,
+                    }],
+                },
+            ];
+            if let Some(net) = p.net {
+                m.insert(
+                    0,
+                    Match::Nets {
+                        side,
+                        family: family_of(&net),
+                        neg: false,
+                        nets: vec![net],
+                    },
+                );
+            }
+            Rule::new(m, Verdict::Accept).with_comment(format!("{what} failsafe port"))
+        })
+        .collect()
+}
+
+/// The `fh-` (traffic arriving through the interface) and `th-` (leaving through it) chains
+/// of a host endpoint.
+fn host_endpoint_chains(
+    hp: &HostPolicy,
+    ingress: &DirectionPolicy,
+    egress: &DirectionPolicy,
+) -> (Chain, Chain) {
+    let s = &hp.settings;
+    (
+        direction_chain(
+            ingress,
+            true,
+            failsafe_rules(&s.failsafe_inbound, Side::Source, "inbound"),
+        ),
+        direction_chain(
+            egress,
+            false,
+            failsafe_rules(&s.failsafe_outbound, Side::Destination, "outbound"),
+        ),
+    )
+}
+
+fn workload_prefixes(hp: &HostPolicy) -> Vec<IfName> {
+    hp.settings
+        .interface_prefixes
+        .iter()
+        .map(|p| IfName::Prefix(p.clone()))
+        .collect()
+}
+
+fn iface(field: IfField, neg: bool, name: IfName) -> Match {
+    Match::Interface { field, neg, name }
+}
+
+/// The base chains and the dispatch chains.
+fn fixed_chains(hp: &HostPolicy) -> BTreeMap<&'static str, Chain> {
+    let prefixes = workload_prefixes(hp);
+    let mut out = BTreeMap::new();
+
+    let mut forward = Vec::new();
+    for p in &prefixes {
+        forward.push(Rule::new(
+            vec![iface(IfField::Input, false, p.clone())],
+            Verdict::Jump(names::FROM_WORKLOAD.to_owned()),
+        ));
+    }
+    for p in &prefixes {
+        forward.push(Rule::new(
+            vec![iface(IfField::Output, false, p.clone())],
+            Verdict::Jump(names::TO_WORKLOAD.to_owned()),
+        ));
+    }
+    for field in [IfField::Input, IfField::Output] {
+        for p in &prefixes {
+            forward.push(
+                Rule::new(vec![iface(field, false, p.clone())], Verdict::Accept)
+                    .with_comment("policy accepted the packet"),
+            );
+        }
+    }
+    out.insert(
+        names::FORWARD,
+        Chain {
+            hook: Some(Hook::Forward),
+            rules: forward,
+        },
+    );
+
+    out.insert(
+        names::FROM_WORKLOAD,
+        Chain {
+            hook: None,
+            rules: vec![
+                Rule::new(
+                    Vec::new(),
+                    Verdict::Dispatch {
+                        field: IfField::Input,
+                        map: names::FROM_WORKLOAD_MAP.to_owned(),
+                    },
+                ),
+                Rule::new(Vec::new(), Verdict::Drop).with_comment("unknown workload interface"),
+            ],
+        },
+    );
+    out.insert(
+        names::TO_WORKLOAD,
+        Chain {
+            hook: None,
+            rules: vec![
+                Rule::new(
+                    Vec::new(),
+                    Verdict::Dispatch {
+                        field: IfField::Output,
+                        map: names::TO_WORKLOAD_MAP.to_owned(),
+                    },
+                ),
+                Rule::new(Vec::new(), Verdict::Drop).with_comment("unknown workload interface"),
+            ],
+        },
+    );
+
+    let to_host_action = match hp.settings.endpoint_to_host_action {
+        EndpointToHostAction::Drop => Verdict::Drop,
+        EndpointToHostAction::Accept => Verdict::Accept,
+        EndpointToHostAction::Return => Verdict::Return,
+    };
+    out.insert(
+        names::WORKLOAD_TO_HOST,
+        Chain {
+            hook: None,
+            rules: vec![
+                Rule::new(
+                    vec![
+                        Match::Family(Family::V6),
+                        Match::Icmpv6Types(ICMPV6_TO_HOST.to_vec()),
+                    ],
+                    Verdict::Accept,
+                )
+                .with_comment("ICMPv6 neighbour and router discovery, MLD"),
+                Rule::new(Vec::new(), Verdict::Jump(names::FROM_WORKLOAD.to_owned())),
+                Rule::new(Vec::new(), to_host_action).with_comment("DefaultEndpointToHostAction"),
+            ],
+        },
+    );
+
+    let has_wildcard = hp.host_endpoints.contains_key("*");
+    let lo = IfName::Exact("lo".to_owned());
+    let mut input = Vec::new();
+    for p in &prefixes {
+        input.push(Rule::new(
+            vec![iface(IfField::Input, false, p.clone())],
+            Verdict::Goto(names::WORKLOAD_TO_HOST.to_owned()),
+        ));
+    }
+    input.push(Rule::new(
+        Vec::new(),
+        Verdict::Dispatch {
+            field: IfField::Input,
+            map: names::FROM_HOST_MAP.to_owned(),
+        },
+    ));
+    if has_wildcard {
+        input.push(Rule::new(
+            vec![iface(IfField::Input, true, lo.clone())],
+            Verdict::Goto(names::FROM_ALL_HOST_INTERFACES.to_owned()),
+        ));
+    }
+    out.insert(
+        names::INPUT,
+        Chain {
+            hook: Some(Hook::Input),
+            rules: input,
+        },
+    );
+
+    let mut output = Vec::new();
+    for p in &prefixes {
+        output.push(
+            Rule::new(
+                vec![iface(IfField::Output, false, p.clone())],
+                Verdict::Return,
+            )
+            .with_comment("host to local workloads is not policed"),
+        );
+    }
+    output.push(Rule::new(
+        Vec::new(),
+        Verdict::Dispatch {
+            field: IfField::Output,
+            map: names::TO_HOST_MAP.to_owned(),
+        },
+    ));
+    if has_wildcard {
+        output.push(Rule::new(
+            vec![iface(IfField::Output, true, lo)],
+            Verdict::Goto(names::TO_ALL_HOST_INTERFACES.to_owned()),
+        ));
+    }
+    out.insert(
+        names::OUTPUT,
+        Chain {
+            hook: Some(Hook::Output),
+            rules: output,
+        },
+    );
+
+    let mut nat = Vec::new();
+    for f in [Family::V4, Family::V6] {
+        nat.push(
+            Rule::new(
+                vec![
+                    Match::InSet {
+                        side: Side::Source,
+                        family: f,
+                        neg: false,
+                        set: names::masq_set(f).to_owned(),
+                    },
+                    Match::InSet {
+                        side: Side::Destination,
+                        family: f,
+                        neg: true,
+                        set: names::pools_set(f).to_owned(),
+                    },
+                ],
+                Verdict::Masquerade,
+            )
+            .with_comment("NAT outgoing"),
+        );
+    }
+    out.insert(
+        names::NAT_POSTROUTING,
+        Chain {
+            hook: Some(Hook::NatPostrouting),
+            rules: nat,
+        },
+    );
+    out
+}

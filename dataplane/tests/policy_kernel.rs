@@ -1,0 +1,232 @@
+//! The nftables policy program on a real kernel: the rendered table loads, reads back as in
+//! sync, a restart changes nothing, a change costs only the changed objects, hand-made damage
+//! is repaired, and a rejected transaction leaves the table as it was.
+
+use std::time::{Duration, Instant};
+
+use dataplane::netns::{Netns, require_root};
+use dataplane::policy::nft::{NftKernel, PolicyDataplane};
+use dataplane::policy::ops::{Op, Transaction};
+use dataplane::policy::program::PolicyProgrammer;
+use dataplane::policy::text::table_script;
+use model::policy::{HostPolicy, Snapshot, resolve};
+
+fn fixture() -> HostPolicy {
+    let text = include_str!("fixtures/host_policy.yaml");
+    let resources = model::document::resources_from_text(text, "host_policy.yaml")
+        .unwrap_or_else(|e| panic!("fixture: {e}"));
+    let hp = resolve(&Snapshot::from_resources(resources), "h1");
+    assert!(hp.problems.is_empty(), "{:?}", hp.problems);
+    hp
+}
+
+/// Reads the kernel, plans, applies; returns the applied transaction (if any).
+fn sync(p: &mut PolicyProgrammer, k: &mut NftKernel, now: Instant) -> Option<Transaction> {
+    if p.wants_read(now) {
+        let state = k.read().expect("read table");
+        p.observed(state, now);
+    }
+    let tx = p.plan(now)?;
+    k.apply(&tx).unwrap_or_else(|e| panic!("{e}\n{tx:#?}"));
+    p.applied(&tx);
+    Some(tx)
+}
+
+fn programmed(ns: &Netns, hp: &HostPolicy) -> (PolicyProgrammer, NftKernel) {
+    let mut k = NftKernel::new(ns.as_ref());
+    let mut p = PolicyProgrammer::new(Duration::from_secs(180));
+    p.set_host_policy(hp);
+    p.set_complete();
+    let tx = sync(&mut p, &mut k, Instant::now()).expect("first program");
+    assert!(matches!(tx.ops.as_slice(), [Op::ReplaceTable(_)]));
+    (p, k)
+}
+
+#[test]
+fn nothing_is_programmed_before_the_desired_state_is_complete() {
+    if !require_root("nothing_is_programmed_before_the_desired_state_is_complete") {
+        return;
+    }
+    let ns = Netns::create("dp-pol").unwrap();
+    let mut k = NftKernel::new(ns.as_ref());
+    let mut p = PolicyProgrammer::default();
+    p.set_host_policy(&fixture());
+    let now = Instant::now();
+    p.observed(k.read().unwrap(), now);
+    assert!(p.plan(now).is_none());
+    assert!(k.read().unwrap().is_none(), "table created too early");
+}
+
+#[test]
+fn the_rendered_table_loads_and_a_restart_changes_nothing() {
+    if !require_root("the_rendered_table_loads_and_a_restart_changes_nothing") {
+        return;
+    }
+    let ns = Netns::create("dp-pol").unwrap();
+    let hp = fixture();
+    let (mut p, mut k) = programmed(&ns, &hp);
+    // Reading back after the first program: in sync.
+    let now = Instant::now() + Duration::from_secs(181);
+    assert_eq!(sync(&mut p, &mut k, now), None);
+    assert!(p.in_sync());
+
+    // A new programmer (calico-node restarted) with the same desired state: no change.
+    let mut p2 = PolicyProgrammer::default();
+    p2.set_host_policy(&hp);
+    p2.set_complete();
+    assert_eq!(sync(&mut p2, &mut k, Instant::now()), None);
+
+    // With a different desired state: only the difference.
+    let mut hp2 = hp.clone();
+    hp2.workload_endpoints.remove("calidb");
+    let mut p3 = PolicyProgrammer::default();
+    p3.set_host_policy(&hp2);
+    p3.set_complete();
+    let tx = sync(&mut p3, &mut k, Instant::now()).expect("a change");
+    assert!(
+        tx.ops.iter().all(|op| !matches!(op, Op::ReplaceTable(_))),
+        "{tx:#?}"
+    );
+    let listing = ns
+        .exec("nft", &["list", "table", "inet", "calico"])
+        .unwrap();
+    assert!(!listing.contains("fw-calidb"), "{listing}");
+    assert!(listing.contains("fw-calife"));
+}
+
+#[test]
+fn a_set_member_change_writes_only_that_element() {
+    if !require_root("a_set_member_change_writes_only_that_element") {
+        return;
+    }
+    let ns = Netns::create("dp-pol").unwrap();
+    let hp = fixture();
+    let (mut p, mut k) = programmed(&ns, &hp);
+    let (id, _) = hp
+        .ip_sets
+        .iter()
+        .find(|(_, s)| s.selector.contains("role == \"fe\""))
+        .expect("the fe set");
+    let added: ipnet::IpNet = "10.65.0.9/32".parse().unwrap();
+    p.update_set_members(id, &[added], &[]);
+    let tx = sync(&mut p, &mut k, Instant::now()).expect("a change");
+    assert_eq!(tx.size(), 1, "{tx:#?}");
+    let listing = ns
+        .exec("nft", &["list", "table", "inet", "calico"])
+        .unwrap();
+    assert!(listing.contains("10.65.0.9"), "{listing}");
+    p.update_set_members(id, &[], &[added]);
+    let tx = sync(&mut p, &mut k, Instant::now()).expect("a change");
+    assert_eq!(tx.size(), 1, "{tx:#?}");
+}
+
+#[test]
+fn a_chain_flushed_or_deleted_by_hand_comes_back_at_the_refresh() {
+    if !require_root("a_chain_flushed_or_deleted_by_hand_comes_back_at_the_refresh") {
+        return;
+    }
+    let ns = Netns::create("dp-pol").unwrap();
+    let hp = fixture();
+    let (mut p, mut k) = programmed(&ns, &hp);
+    let before = ns
+        .exec("nft", &["list", "table", "inet", "calico"])
+        .unwrap();
+    ns.exec("nft", &["flush", "chain", "inet", "calico", "tw-calidb"])
+        .unwrap();
+    ns.exec(
+        "nft",
+        &[
+            "delete",
+            "element",
+            "inet",
+            "calico",
+            "fw-dispatch",
+            "{ \"calife\" }",
+        ],
+    )
+    .unwrap();
+    ns.exec("nft", &["delete", "chain", "inet", "calico", "fw-calife"])
+        .unwrap();
+    // Not before the refresh interval...
+    assert_eq!(sync(&mut p, &mut k, Instant::now()), None);
+    // ...then repaired.
+    let tx = sync(&mut p, &mut k, Instant::now() + Duration::from_secs(181)).expect("repair");
+    assert!(
+        tx.ops.iter().all(|op| !matches!(op, Op::ReplaceTable(_))),
+        "{tx:#?}"
+    );
+    let after = ns
+        .exec("nft", &["list", "table", "inet", "calico"])
+        .unwrap();
+    assert_eq!(strip_handles(&before), strip_handles(&after));
+}
+
+#[test]
+fn a_deleted_table_is_recreated_whole() {
+    if !require_root("a_deleted_table_is_recreated_whole") {
+        return;
+    }
+    let ns = Netns::create("dp-pol").unwrap();
+    let (mut p, mut k) = programmed(&ns, &fixture());
+    ns.exec("nft", &["delete", "table", "inet", "calico"])
+        .unwrap();
+    let tx = sync(&mut p, &mut k, Instant::now() + Duration::from_secs(181)).expect("repair");
+    assert!(matches!(tx.ops.as_slice(), [Op::ReplaceTable(_)]));
+}
+
+#[test]
+fn a_rejected_transaction_leaves_the_table_unchanged_and_names_the_object() {
+    if !require_root("a_rejected_transaction_leaves_the_table_unchanged_and_names_the_object") {
+        return;
+    }
+    let ns = Netns::create("dp-pol").unwrap();
+    let (mut p, mut k) = programmed(&ns, &fixture());
+    let before = ns
+        .exec("nft", &["list", "table", "inet", "calico"])
+        .unwrap();
+    let bad = Transaction {
+        ops: vec![
+            Op::DeleteChain {
+                name: "tw-calidb".into(),
+            },
+            Op::AddElements {
+                set: "no-such-set".into(),
+                set_type: dataplane::policy::ir::SetType::Nets(dataplane::policy::ir::Family::V4),
+                elements: vec![dataplane::policy::ir::Element::Net(
+                    "10.1.2.3/32".parse().unwrap(),
+                )],
+            },
+        ],
+    };
+    let err = k.apply(&bad).unwrap_err().to_string();
+    assert!(err.contains("no-such-set"), "{err}");
+    let after = ns
+        .exec("nft", &["list", "table", "inet", "calico"])
+        .unwrap();
+    assert_eq!(before, after);
+    // The programmer backs off and retries; nothing panics.
+    let now = Instant::now();
+    let delay = p.failed(now);
+    assert!(delay > Duration::ZERO);
+    assert!(p.plan(now).is_none());
+}
+
+#[test]
+fn the_full_script_is_accepted_by_nft_check() {
+    if !require_root("the_full_script_is_accepted_by_nft_check") {
+        return;
+    }
+    let ns = Netns::create("dp-pol").unwrap();
+    let script = table_script(&dataplane::policy::render::render(&fixture()));
+    let path = std::env::temp_dir().join(format!("calico-{}.nft", ns.name()));
+    std::fs::write(&path, &script).unwrap();
+    let r = ns.exec("nft", &["-c", "-f", path.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&path);
+    r.unwrap_or_else(|e| panic!("{e}\n{script}"));
+}
+
+fn strip_handles(listing: &str) -> String {
+    let mut lines: Vec<&str> = listing.lines().map(str::trim).collect();
+    lines.sort();
+    lines.join("\n")
+}
