@@ -230,3 +230,115 @@ fn strip_handles(listing: &str) -> String {
     lines.sort();
     lines.join("\n")
 }
+
+/// Membership churn through the netlink element path: after every change the kernel's set
+/// reads back exactly as the programmer's desired elements (overlaps, adjacency, IPv6).
+#[test]
+fn set_member_churn_over_netlink_reads_back_exactly() {
+    if !require_root("set_member_churn_over_netlink_reads_back_exactly") {
+        return;
+    }
+    let ns = Netns::create("dp-pol").unwrap();
+    let hp = fixture();
+    let (mut p, mut k) = programmed(&ns, &hp);
+    let (id, _) = hp
+        .ip_sets
+        .iter()
+        .find(|(_, s)| s.selector.contains("role == \"fe\""))
+        .expect("the fe set");
+    let pool: Vec<ipnet::IpNet> = [
+        "10.70.0.0/24",
+        "10.70.0.5/32",
+        "10.70.0.6/32",
+        "10.70.1.0/25",
+        "10.70.1.128/25",
+        "10.70.1.7/32",
+        "10.70.0.0/16",
+        "fd00:70::1/128",
+        "fd00:70::/64",
+        "fd00:70::2/128",
+        "255.255.255.255/32",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect();
+    let mut member = vec![false; pool.len()];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for step in 0..120 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let i = (x % pool.len() as u64) as usize;
+        if member[i] {
+            p.update_set_members(id, &[], &[pool[i]]);
+        } else {
+            p.update_set_members(id, &[pool[i]], &[]);
+        }
+        member[i] = !member[i];
+        if let Some(tx) = p.plan(Instant::now()) {
+            k.apply(&tx)
+                .unwrap_or_else(|e| panic!("step {step}: {e}\n{tx:#?}"));
+            p.applied(&tx);
+        }
+        let seen = k.read().unwrap().expect("table");
+        for (name, want) in p
+            .desired()
+            .sets
+            .iter()
+            .filter(|(n, _)| n.contains(&id[2..]))
+        {
+            let got = seen.sets.get(name).and_then(|s| s.elements.clone());
+            assert_eq!(
+                got.as_ref(),
+                Some(&want.elements),
+                "step {step}, set {name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_rejected_element_batch_names_the_set_and_changes_nothing() {
+    if !require_root("a_rejected_element_batch_names_the_set_and_changes_nothing") {
+        return;
+    }
+    use dataplane::policy::ir::{Element, Family, SetType};
+    let ns = Netns::create("dp-pol").unwrap();
+    let (_p, mut k) = programmed(&ns, &fixture());
+    let before = ns
+        .exec("nft", &["list", "table", "inet", "calico"])
+        .unwrap();
+    let bad = Transaction {
+        ops: vec![
+            Op::AddElements {
+                set: "pools4".into(),
+                set_type: SetType::Nets(Family::V4),
+                elements: vec![Element::Net("10.200.0.0/16".parse().unwrap())],
+            },
+            Op::DeleteElements {
+                set: "masq4".into(),
+                set_type: SetType::Nets(Family::V4),
+                elements: vec![Element::Net("10.201.0.0/16".parse().unwrap())],
+            },
+        ],
+    };
+    let err = k.apply(&bad).unwrap_err().to_string();
+    assert!(err.contains("masq4"), "{err}");
+    let after = ns
+        .exec("nft", &["list", "table", "inet", "calico"])
+        .unwrap();
+    assert_eq!(before, after, "a failed batch must not be half-applied");
+    // The socket is still usable afterwards.
+    let good = Transaction {
+        ops: vec![Op::AddElements {
+            set: "pools4".into(),
+            set_type: SetType::Nets(Family::V4),
+            elements: vec![Element::Net("10.200.0.0/16".parse().unwrap())],
+        }],
+    };
+    k.apply(&good).unwrap();
+    let listing = ns
+        .exec("nft", &["list", "set", "inet", "calico", "pools4"])
+        .unwrap();
+    assert!(listing.contains("10.200.0.0/16"), "{listing}");
+}

@@ -9,9 +9,11 @@
 
 pub mod ir;
 pub mod names;
+pub mod netlink;
 pub mod nft;
 pub mod observed;
 pub mod ops;
 pub mod program;
 pub mod render;
 pub mod text;
+pub mod twin;

@@ -14,6 +14,7 @@ use ipnet::IpNet;
 use serde_json::Value;
 
 use super::ir::{Element, Family, Hook, SetType, TABLE};
+use super::netlink::{NfSocket, elements_only};
 use super::observed::{Observed, ObservedChain, ObservedSet};
 use super::ops::Transaction;
 use super::text::{HASH_PREFIX, transaction_script};
@@ -39,14 +40,31 @@ pub trait PolicyDataplane {
 }
 
 /// The kernel's nftables in one network namespace.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct NftKernel {
     netns: NetnsRef,
+    /// For element-only transactions ([`super::netlink`]); opened on first use.
+    socket: Option<NfSocket>,
 }
 
 impl NftKernel {
     pub fn new(netns: NetnsRef) -> NftKernel {
-        NftKernel { netns }
+        NftKernel {
+            netns,
+            socket: None,
+        }
+    }
+
+    fn apply_elements(&mut self, tx: &Transaction) -> Result<(), NftError> {
+        if self.socket.is_none() {
+            self.socket = Some(self.netns.run(NfSocket::open)?);
+        }
+        match self.socket.as_mut() {
+            Some(s) => s.apply(tx).map_err(|e| NftError::Rejected {
+                stderr: e.to_string(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Runs an nft script (one transaction).
@@ -96,6 +114,9 @@ impl PolicyDataplane for NftKernel {
     fn apply(&mut self, tx: &Transaction) -> Result<(), NftError> {
         if tx.is_empty() {
             return Ok(());
+        }
+        if elements_only(tx) {
+            return self.apply_elements(tx);
         }
         self.run_script(transaction_script(tx))
     }
