@@ -1,0 +1,243 @@
+//! The twin of the `calico` nftables table: the table held in memory, changed by the same
+//! [`Transaction`]s as the kernel, and able to say what happens to a packet.
+//!
+//! # Applying
+//!
+//! A transaction is applied to a copy of the table, which replaces the table only when every
+//! operation succeeded; otherwise the error names the operation and the object, and the table
+//! is as before (one `nft -f` run is one kernel transaction).
+//!
+//! The twin refuses what the kernel refuses, so that a programmer bug shows up in the
+//! simulation and not first on a node:
+//!
+//! - every operation but [`Op::ReplaceTable`] needs the table to exist;
+//! - references are checked in operation order, as the kernel checks them while it walks the
+//!   batch: a rule may only jump, go to or dispatch to a chain or map, or look up a set (of the
+//!   right type), that exists when the rule is added; a map element may only go to an existing
+//!   chain; a chain, set or map may only be deleted when no rule (and for a chain, no map
+//!   element) uses it any more (EBUSY), and only if it exists (ENOENT). A chain's own rules go
+//!   with it. Checking in order is stricter than checking the end state and never weaker: an
+//!   object that exists at the end of the transaction and was referenced before it was added
+//!   is refused, as by the kernel. [`Op::ReplaceTable`] is one `table { ... }` block, in which
+//!   nft creates every chain, set and map before any rule, so its content is checked as a
+//!   whole;
+//! - `add chain` and `add map` of an existing object do nothing (`add chain` with another hook
+//!   is refused); `add set` of an existing set adds its elements, and is refused for another
+//!   type; sets and maps share one namespace;
+//! - elements must fit the set's type; interval sets ([`SetType::Nets`]) refuse an element
+//!   overlapping another (an exact duplicate is accepted: `add element` is idempotent); deleting
+//!   an absent element is refused (ENOENT); a map element for an interface that already goes
+//!   to another chain is refused (EEXIST). Networks are stored without host bits, as nft does;
+//! - at the end of the transaction: no loop of jumps, gotos and dispatches (ELOOP), no base
+//!   chain more than 16 jumps from a chain it reaches (EMLINK), no `masquerade` reachable from
+//!   a chain other than a nat postrouting base chain (EOPNOTSUPP).
+//!
+//! # Evaluating
+//!
+//! [`Twin::evaluate`] runs a packet through the base chains of one hook, as nftables does
+//! (the `eval` submodule has the details): rule by rule, a rule applies when all its matches
+//! hold, then its statements run and its verdict decides. `jump` pushes a return point, `goto`
+//! replaces the current chain, `return` (or the end of a regular chain) goes back to the last
+//! return point, and returning from the base chain applies its policy (accept).
+
+mod apply;
+mod check;
+mod eval;
+#[cfg(test)]
+mod tests;
+
+use model::policy::Packet;
+use thiserror::Error;
+
+use super::ir::{Element, Hook, SetType, Table};
+use super::nft::{NftError, PolicyDataplane};
+use super::observed::Observed;
+use super::ops::{Op, Transaction};
+
+pub use eval::{Conntrack, Outcome, Step};
+
+/// Why the kernel would refuse an operation (the errno it would answer in parentheses).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum Refusal {
+    #[error("table inet calico does not exist (ENOENT); only a whole-table replace creates it")]
+    NoTable,
+    #[error("set {0} does not exist (ENOENT)")]
+    NoSet(String),
+    #[error("map {0} does not exist (ENOENT)")]
+    NoMap(String),
+    #[error("chain {0} does not exist (ENOENT)")]
+    NoChain(String),
+    #[error("{name} is already a {existing}; sets and maps share one namespace (EEXIST)")]
+    NameTaken {
+        name: String,
+        existing: &'static str,
+    },
+    #[error("set {set} has type {existing:?}, not {wanted:?} (EEXIST)")]
+    SetType {
+        set: String,
+        existing: SetType,
+        wanted: SetType,
+    },
+    #[error("chain {chain} exists with hook {existing:?}; it cannot become {wanted:?}")]
+    Hook {
+        chain: String,
+        existing: Option<Hook>,
+        wanted: Option<Hook>,
+    },
+    #[error("element {element:?} does not fit set {set} of type {set_type:?}")]
+    ElementType {
+        set: String,
+        set_type: SetType,
+        element: Element,
+    },
+    #[error("element {element:?} overlaps element {existing:?} of interval set {set} (EEXIST)")]
+    Overlap {
+        set: String,
+        element: Element,
+        existing: Element,
+    },
+    #[error("element {element:?} is not in set {set} (ENOENT)")]
+    NoElement { set: String, element: Element },
+    #[error("interface {iface:?} is not in map {map} (ENOENT)")]
+    NoMapElement { map: String, iface: String },
+    #[error("interface {iface:?} of map {map} goes to chain {existing}, not {wanted} (EEXIST)")]
+    MapElementClash {
+        map: String,
+        iface: String,
+        existing: String,
+        wanted: String,
+    },
+    #[error("rule {index} of chain {chain} uses {what} {name}, which does not exist (ENOENT)")]
+    Dangling {
+        chain: String,
+        index: usize,
+        what: &'static str,
+        name: String,
+    },
+    #[error("rule {index} of chain {chain} looks up set {set} of type {set_type:?} as {wanted:?}")]
+    SetUse {
+        chain: String,
+        index: usize,
+        set: String,
+        set_type: SetType,
+        wanted: SetType,
+    },
+    #[error("map {map}: interface {iface:?} goes to chain {chain}, which does not exist (ENOENT)")]
+    DanglingMapElement {
+        map: String,
+        iface: String,
+        chain: String,
+    },
+    #[error("{what} {name} is still used by {user} (EBUSY); remove that use first")]
+    Busy {
+        what: &'static str,
+        name: String,
+        user: String,
+    },
+    #[error("chains {} form a loop (ELOOP)", .0.join(" -> "))]
+    Loop(Vec<String>),
+    #[error("base chain {base} reaches a chain {depth} jumps deep; the kernel allows 15 (EMLINK)")]
+    TooDeep { base: String, depth: usize },
+    #[error(
+        "chain {chain} masquerades but base chain {base} (hook {hook:?}) reaches it; only nat \
+         postrouting chains may (EOPNOTSUPP)"
+    )]
+    MasqueradeOutsideNat {
+        chain: String,
+        base: String,
+        hook: Hook,
+    },
+}
+
+/// A transaction the twin (like the kernel) refused; the table is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("transaction refused at {at}: {refusal}; the table is unchanged")]
+pub struct TwinError {
+    /// `op <i> (<what the op does>)`, or `the end of the transaction`.
+    pub at: String,
+    pub refusal: Refusal,
+}
+
+/// The in-memory `calico` table. See the module docs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Twin {
+    table: Option<Table>,
+}
+
+impl Twin {
+    /// A twin without the table (as a fresh network namespace).
+    pub fn new() -> Twin {
+        Twin::default()
+    }
+
+    /// A twin holding `table`, checked as a whole-table replace is.
+    pub fn with_table(table: Table) -> Result<Twin, TwinError> {
+        let mut twin = Twin::new();
+        twin.apply(&Transaction {
+            ops: vec![Op::ReplaceTable(Box::new(table))],
+        })?;
+        Ok(twin)
+    }
+
+    /// The table (`None`: it does not exist).
+    pub fn table(&self) -> Option<&Table> {
+        self.table.as_ref()
+    }
+
+    /// Applies `tx` atomically: all of it, or nothing and an error.
+    pub fn apply(&mut self, tx: &Transaction) -> Result<(), TwinError> {
+        if tx.is_empty() {
+            return Ok(());
+        }
+        self.table = Some(apply::apply(self.table.as_ref(), tx)?);
+        Ok(())
+    }
+
+    /// What happens to `packet` at `hook`: `iif` is the interface it arrived on (`None`:
+    /// locally generated), `oif` the one it leaves through (`None`: to the host itself).
+    pub fn evaluate(
+        &self,
+        hook: Hook,
+        iif: Option<&str>,
+        oif: Option<&str>,
+        packet: &Packet,
+        ct: Conntrack,
+    ) -> Outcome {
+        eval::evaluate(self.table.as_ref(), hook, iif, oif, packet, ct)
+    }
+
+    /// The first packet of a flow routed from `iif` to `oif` (hook forward).
+    pub fn forward(&self, iif: &str, oif: &str, packet: &Packet) -> Outcome {
+        self.evaluate(Hook::Forward, Some(iif), Some(oif), packet, Conntrack::New)
+    }
+
+    /// The first packet of a flow arriving on `iif` for the host itself (hook input).
+    pub fn to_host(&self, iif: &str, packet: &Packet) -> Outcome {
+        self.evaluate(Hook::Input, Some(iif), None, packet, Conntrack::New)
+    }
+
+    /// The first packet of a flow the host sends through `oif` (hook output).
+    pub fn from_host(&self, oif: &str, packet: &Packet) -> Outcome {
+        self.evaluate(Hook::Output, None, Some(oif), packet, Conntrack::New)
+    }
+
+    /// The first packet of a flow leaving through `oif` (hook nat postrouting): whether it
+    /// is masqueraded.
+    pub fn postrouting(&self, iif: Option<&str>, oif: &str, packet: &Packet) -> Outcome {
+        self.evaluate(Hook::NatPostrouting, iif, Some(oif), packet, Conntrack::New)
+    }
+}
+
+/// The twin stands in for the kernel behind the programmer: a refusal is reported as nft
+/// would report it, the table is read back as the kernel listing would show it.
+impl PolicyDataplane for Twin {
+    fn apply(&mut self, tx: &Transaction) -> Result<(), NftError> {
+        Twin::apply(self, tx).map_err(|e| NftError::Rejected {
+            stderr: e.to_string(),
+        })
+    }
+
+    fn read(&mut self) -> Result<Option<Observed>, NftError> {
+        Ok(self.table.as_ref().map(Observed::of_table))
+    }
+}
