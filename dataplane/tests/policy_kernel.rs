@@ -79,6 +79,9 @@ fn the_rendered_table_loads_and_a_restart_changes_nothing() {
     // With a different desired state: only the difference.
     let mut hp2 = hp.clone();
     hp2.workload_endpoints.remove("calidb");
+    // Its policy goes with it: the endpoint chain that jumps to the policy chain must be
+    // deleted first, in the same transaction.
+    hp2.policies.retain(|id, _| id.felix_name() != "ns1/db-access");
     let mut p3 = PolicyProgrammer::default();
     p3.set_host_policy(&hp2);
     p3.set_complete();
@@ -91,6 +94,7 @@ fn the_rendered_table_loads_and_a_restart_changes_nothing() {
         .exec("nft", &["list", "table", "inet", "calico"])
         .unwrap();
     assert!(!listing.contains("fw-calidb"), "{listing}");
+    assert!(!listing.contains("db-access"), "{listing}");
     assert!(listing.contains("fw-calife"));
 }
 

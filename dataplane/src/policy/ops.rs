@@ -3,8 +3,9 @@
 //! every operation succeeded.
 //!
 //! Order inside a transaction (so that nothing is referenced before it exists or removed
-//! while referenced): new sets and element changes, new chains, chain contents, map changes,
-//! then deletions of chains, maps and sets.
+//! while referenced): new sets and element changes, new maps, new chains, chain contents, map
+//! elements, then deletions of chains (endpoint chains before the policy and profile chains
+//! they jump to), maps and sets.
 
 use super::ir::{Chain, Element, Hook, Rule, Set, SetType, Table};
 

@@ -391,8 +391,13 @@ impl PolicyProgrammer {
             }
         }
 
+        // Chains that jump to others go first: endpoint chains use policy and profile chains.
+        del_chains.sort_by_key(|op| match op {
+            Op::DeleteChain { name } => is_rule_chain(name),
+            _ => false,
+        });
         let ops: Vec<Op> = [
-            add_sets, del_elems, add_elems, add_chains, set_rules, add_maps, map_del, map_add,
+            add_sets, del_elems, add_elems, add_maps, add_chains, set_rules, map_del, map_add,
             del_chains, del_maps, del_sets,
         ]
         .into_iter()
@@ -421,6 +426,14 @@ impl PolicyProgrammer {
     pub fn failures(&self) -> u32 {
         self.backoff.failures()
     }
+}
+
+/// Whether a chain holds a policy's or profile's rules (it jumps nowhere; endpoint chains
+/// jump to it).
+fn is_rule_chain(name: &str) -> bool {
+    ["pi-", "po-", "pri-", "pro-"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// The range of elements that can lie inside `net` (elements sort by network address first).

@@ -611,7 +611,6 @@ fn programmer_transactions_apply_cleanly_to_the_twin() {
 /// the twin does, and the programmer only recovers by replacing the whole table after three
 /// failures. Chains must be deleted users first.
 #[test]
-#[ignore = "program.rs deletes a policy chain before the endpoint chain that jumps to it"]
 fn programmer_removes_an_endpoint_and_its_policy_in_one_transaction() {
     let mut t = Twin::new();
     let mut prog = PolicyProgrammer::default();
