@@ -5,5 +5,6 @@
 //! This library holds the test topology ([`topology`]) and the traffic probes ([`probe`]):
 //! real TCP connections, UDP exchanges and pings between namespaces.
 
+pub mod policy;
 pub mod probe;
 pub mod topology;

@@ -80,6 +80,49 @@ pub fn tcp(ns: &NetnsRef, dst: IpAddr, port: u16) -> bool {
     .unwrap_or(false)
 }
 
+/// The address the server at `dst:port` saw the connection come from (the servers of
+/// [`Servers::start`] reply "ok"; this one asks a [`PeerEcho`] server).
+pub fn tcp_seen_as(ns: &NetnsRef, dst: IpAddr, port: u16) -> Option<String> {
+    ns.run(move || {
+        let mut s = TcpStream::connect_timeout(&SocketAddr::new(dst, port), TIMEOUT)?;
+        s.set_read_timeout(Some(TIMEOUT))?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        Ok(out)
+    })
+    .ok()
+}
+
+/// A TCP server that answers each connection with the peer's address, stopped on drop.
+pub struct PeerEcho {
+    _servers: Servers,
+}
+
+impl PeerEcho {
+    pub fn start(ns: &NetnsRef, port: u16) -> io::Result<PeerEcho> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let listener = ns.run(move || TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port))))?;
+        listener.set_nonblocking(true)?;
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut s, peer)) => {
+                        let _ = s.write_all(peer.ip().to_string().as_bytes());
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        Ok(PeerEcho {
+            _servers: Servers {
+                stop,
+                threads: vec![thread],
+            },
+        })
+    }
+}
+
 /// Whether a UDP datagram from `ns` to `dst:port` is echoed back.
 pub fn udp(ns: &NetnsRef, dst: IpAddr, port: u16) -> bool {
     ns.run(move || {

@@ -21,10 +21,19 @@ pub struct Workload {
     pub name: String,
 }
 
+/// The host's address on its uplink (see [`Host::with_external`]).
+pub const HOST_IP: &str = "192.168.99.1";
+/// The external peer's address.
+pub const EXTERNAL_IP: &str = "192.168.99.2";
+/// The host's uplink interface.
+pub const UPLINK: &str = "uplink0";
+
 /// A host namespace and its workloads.
 #[derive(Debug)]
 pub struct Host {
     pub workloads: Vec<Workload>,
+    /// A namespace outside the cluster at the other end of the uplink, when asked for.
+    pub external: Option<Netns>,
     // Dropped last: workloads' veths go with either end.
     pub ns: Netns,
 }
@@ -101,6 +110,32 @@ impl Host {
                 name: name.to_string(),
             });
         }
-        Ok(Host { workloads, ns })
+        Ok(Host {
+            workloads,
+            external: None,
+            ns,
+        })
+    }
+
+    /// As [`Host::with_workloads`], with the uplink's far end in a namespace outside the
+    /// cluster: the host is [`HOST_IP`] on [`UPLINK`], the outside [`EXTERNAL_IP`], which has
+    /// no route to the workloads (only NAT outgoing lets them reach it).
+    pub fn with_external(prefix: &str, specs: &[WorkloadSpec<'_>]) -> io::Result<Host> {
+        let mut host = Host::with_workloads(prefix, specs)?;
+        let ext = Netns::create(&format!("{prefix}-ext"))?;
+        host.ns
+            .ip(&["link", "set", "uplink1", "netns", ext.name()])?;
+        host.ns
+            .ip(&["addr", "add", &format!("{HOST_IP}/24"), "dev", UPLINK])?;
+        ext.ip(&[
+            "addr",
+            "add",
+            &format!("{EXTERNAL_IP}/24"),
+            "dev",
+            "uplink1",
+        ])?;
+        ext.ip(&["link", "set", "uplink1", "up"])?;
+        host.external = Some(ext);
+        Ok(host)
     }
 }

@@ -15,13 +15,11 @@
 //! everything (Kubernetes namespaces), so "no policy" means allowed.
 
 use std::fmt;
-use std::time::Instant;
 
 use dataplane::netns::require_root;
-use dataplane::policy::nft::{NftKernel, PolicyDataplane};
-use dataplane::policy::program::PolicyProgrammer;
 use dataplane::policy::twin::Twin;
 use model::policy::{Evaluator, Packet, Peer, Snapshot, resolve};
+use netns_tests::policy::program;
 use netns_tests::probe::{self, Servers};
 use netns_tests::topology::Host;
 
@@ -112,34 +110,15 @@ fn run(scenario: &str, extra: &str, expect: Expect) {
     if !require_root(scenario) {
         return;
     }
-    let text = format!("{BASE}\n---\n{extra}");
-    let resources = model::document::resources_from_text(&text, scenario)
-        .unwrap_or_else(|e| panic!("{scenario}: {e}"));
-    let snapshot = Snapshot::from_resources(resources);
-    let hp = resolve(&snapshot, "h1");
-    assert!(hp.problems.is_empty(), "{scenario}: {:?}", hp.problems);
-
     let host = Host::with_workloads("pol-scn", &WORKLOADS).expect("topology");
-    let mut kernel = NftKernel::new(host.ns.as_ref());
-    let mut programmer = PolicyProgrammer::default();
-    programmer.set_host_policy(&hp);
-    programmer.set_complete();
-    programmer.observed(kernel.read().expect("read"), Instant::now());
-    let tx = programmer.plan(Instant::now()).expect("a transaction");
-    kernel
-        .apply(&tx)
-        .unwrap_or_else(|e| panic!("{scenario}: {e}"));
-    programmer.applied(&tx);
-    let mut twin = Twin::new();
-    twin.apply(&tx)
-        .unwrap_or_else(|e| panic!("{scenario}: twin: {e}"));
-
+    let programmed = program(&host.ns.as_ref(), "h1", &format!("{BASE}\n---\n{extra}"));
+    let twin = &programmed.twin;
     let _servers: Vec<Servers> = host
         .workloads
         .iter()
         .map(|w| Servers::start(&w.ns.as_ref(), &[80, 5432], &[53]).expect("servers"))
         .collect();
-    let evaluator = Evaluator::new(&snapshot);
+    let evaluator = Evaluator::new(&programmed.snapshot);
 
     let mut mismatches = Vec::new();
     let mut table = String::new();
