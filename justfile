@@ -44,3 +44,5 @@ sim:
 bench: setup
     cargo bench --locked -p model --bench selector -- --warm-up-time 1 --measurement-time 3
     cargo bench --locked -p datastore --bench etcd_vs_etcdctl
+    cargo bench --locked -p dataplane --bench routes_vs_ip_batch
+    cargo bench --locked -p dataplane --bench nft_vs_nft_f

@@ -170,7 +170,17 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn full_program() {
     let hp = host_policy(1000, 1000, 200);
+    let t = Instant::now();
     let table = render(&hp);
+    let render_time = t.elapsed();
+    let t = Instant::now();
+    let _ = table_script(&table);
+    let print_time = t.elapsed();
+    println!(
+        "render {:.1} ms, print {:.1} ms",
+        ms(render_time),
+        ms(print_time)
+    );
     let rules: usize = table.chains.values().map(|c| c.rules.len()).sum();
     let script = table_script(&table);
     println!(
@@ -183,7 +193,7 @@ fn full_program() {
     let file = std::env::temp_dir().join(format!("calico-bench-{}.nft", std::process::id()));
     std::fs::write(&file, &script).expect("write script");
     let (mut ours, mut base) = (Vec::new(), Vec::new());
-    for run in 1..=3 {
+    for run in 1..=5 {
         // Baseline: nft -f of the rendered file, in a fresh namespace.
         let ns = Netns::create("bench-nft").expect("netns");
         let t = Instant::now();
