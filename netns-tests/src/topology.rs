@@ -1,13 +1,22 @@
-//! A host namespace with workload namespaces plumbed as Calico plumbs them: a veth pair per
-//! workload, `cali…` on the host with MAC ee:ee:ee:ee:ee:ee, proxy ARP and a `/32` route on
-//! the host side; `eth0` with the workload's address, `169.254.1.1 dev eth0 scope link` and
-//! a default route via 169.254.1.1 inside. Everything is removed when the [`Host`] is dropped
+//! A host namespace with workload namespaces, built by the dataplane itself: the workload
+//! plumbing (veth pair, `cali…` with MAC ee:ee:ee:ee:ee:ee on the host, `eth0` with the
+//! workload's address, `169.254.1.1 dev eth0 scope link` and a default route via it inside),
+//! the interface reconciler (proxy ARP, forwarding, permanent neighbours) and the route
+//! reconciler (a `/32` route per workload). Everything is removed when the [`Host`] is dropped
 //! (deleting a namespace deletes its interfaces).
 
 use std::io;
 use std::net::IpAddr;
 
+use std::path::PathBuf;
+use std::time::Instant;
+
+use dataplane::links::{
+    InterfaceConfig, KernelLinks, LinkReconciler, ReconcilerConfig, WorkloadSpec as Plumbing,
+    add_workload, sync_once,
+};
 use dataplane::netns::Netns;
+use dataplane::routes::{LinuxRoutes, Route, RouteConfig, RouteReconciler};
 
 /// One workload: its namespace and Calico identity.
 #[derive(Debug)]
@@ -54,54 +63,35 @@ impl Host {
         ns.ip(&["link", "set", "uplink0", "up"])?;
         ns.ip(&["link", "set", "uplink1", "up"])?;
         ns.ip(&["route", "add", "default", "dev", "uplink0"])?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let mut links = LinkReconciler::new(ReconcilerConfig::default());
+        let mut routes = RouteReconciler::new(RouteConfig::default());
         let mut workloads = Vec::new();
         for (namespace, name, iface, ip) in specs {
             let wns = Netns::create(&format!("{prefix}-wl"))?;
             let ip: IpAddr = ip
                 .parse()
                 .map_err(|e| io::Error::other(format!("address {ip}: {e}")))?;
-            ns.ip(&[
-                "link", "add", iface, "type", "veth", "peer", "name", "eth0tmp",
-            ])?;
-            ns.ip(&["link", "set", "eth0tmp", "netns", wns.name()])?;
-            ns.ip(&["link", "set", iface, "address", "ee:ee:ee:ee:ee:ee", "up"])?;
-            for (key, value) in [("proxy_arp", "1"), ("forwarding", "1")] {
-                r.write_file(&format!("/proc/sys/net/ipv4/conf/{iface}/{key}"), value)?;
-            }
-            r.write_file(
-                &format!("/proc/sys/net/ipv4/neigh/{iface}/proxy_delay"),
-                "0",
-            )?;
-            ns.ip(&[
-                "route",
-                "add",
-                &format!("{ip}/32"),
-                "dev",
-                iface,
-                "scope",
-                "link",
-            ])?;
-            wns.ip(&["link", "set", "eth0tmp", "name", "eth0"])?;
-            wns.ip(&["addr", "add", &format!("{ip}/32"), "dev", "eth0"])?;
-            wns.ip(&["link", "set", "eth0", "up"])?;
-            wns.ip(&[
-                "route",
-                "add",
-                "169.254.1.1",
-                "dev",
-                "eth0",
-                "scope",
-                "link",
-            ])?;
-            wns.ip(&[
-                "route",
-                "add",
-                "default",
-                "via",
-                "169.254.1.1",
-                "dev",
-                "eth0",
-            ])?;
+            let path = PathBuf::from(format!("/run/netns/{}", wns.name()));
+            let plumbed = rt
+                .block_on(add_workload(
+                    &r,
+                    &path,
+                    &Plumbing::new(iface.to_string(), vec![ip]),
+                ))
+                .map_err(io::Error::other)?;
+            links
+                .upsert(
+                    InterfaceConfig::new(iface.to_string())
+                        .with_addresses([ip])
+                        .with_mac(plumbed.workload_mac),
+                )
+                .map_err(io::Error::other)?;
+            routes
+                .upsert(Route::workload(ip, iface.to_string()))
+                .map_err(io::Error::other)?;
             workloads.push(Workload {
                 ns: wns,
                 iface: iface.to_string(),
@@ -109,6 +99,27 @@ impl Host {
                 namespace: namespace.to_string(),
                 name: name.to_string(),
             });
+        }
+        links.set_complete();
+        routes.set_complete();
+        let now = Instant::now();
+        let report = sync_once(&mut links, &mut KernelLinks::new(r.clone()), now)
+            .map_err(io::Error::other)?;
+        if let Some(failed) = report.as_ref().filter(|r| !r.failures.is_empty()) {
+            return Err(io::Error::other(format!(
+                "configuring workload interfaces: {:?}",
+                failed.failures
+            )));
+        }
+        let mut kernel_routes = LinuxRoutes::open(&r).map_err(io::Error::other)?;
+        routes
+            .sync(&mut kernel_routes, now)
+            .map_err(io::Error::other)?;
+        if !routes.in_sync() {
+            return Err(io::Error::other(format!(
+                "workload routes not programmed: {:?}",
+                routes.problems().collect::<Vec<_>>()
+            )));
         }
         Ok(Host {
             workloads,
