@@ -81,7 +81,8 @@ fn the_rendered_table_loads_and_a_restart_changes_nothing() {
     hp2.workload_endpoints.remove("calidb");
     // Its policy goes with it: the endpoint chain that jumps to the policy chain must be
     // deleted first, in the same transaction.
-    hp2.policies.retain(|id, _| id.felix_name() != "ns1/db-access");
+    hp2.policies
+        .retain(|id, _| id.felix_name() != "ns1/db-access");
     let mut p3 = PolicyProgrammer::default();
     p3.set_host_policy(&hp2);
     p3.set_complete();
