@@ -8,6 +8,7 @@
 //! - [`twin`]: the in-memory table, applying the same transactions and running packets
 //!   through the chains.
 
+pub mod driver;
 pub mod ir;
 pub mod names;
 pub mod netlink;
