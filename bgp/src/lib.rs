@@ -4,3 +4,5 @@
 //! export.
 
 pub mod codec;
+pub mod rib;
+pub mod session;

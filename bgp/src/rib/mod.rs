@@ -1,0 +1,1 @@
+//! The RIB: see the module docs once written.

@@ -1,0 +1,1 @@
+//! The BGP session: see the module docs once written.
