@@ -5,6 +5,8 @@
 //! This library holds the test topology ([`topology`]) and the traffic probes ([`probe`]):
 //! real TCP connections, UDP exchanges and pings between namespaces.
 
+pub mod bgp_lab;
+pub mod daemons;
 pub mod policy;
 pub mod probe;
 pub mod topology;

@@ -1,0 +1,203 @@
+//! The BGP lab of bgp.md §5.1: two namespaces joined by a veth pair — the speaker side
+//! (`10.255.0.1`, `fd00:255::1`) and the lab side (`10.255.0.2`, `fd00:255::2`) — and a
+//! replaying sender: a minimal BGP client that opens a session with our codec and pushes
+//! pre-encoded UPDATEs as fast as the socket takes them.
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bgp::codec::{
+    AddressFamily, AsPath, Capability, CodecContext, Ipv4Prefix, Message, Nlri, Open, Origin,
+    PathAttributes, Update, split_frame,
+};
+use bytes::BytesMut;
+use dataplane::netns::{Netns, NetnsRef};
+
+pub const SPEAKER_V4: &str = "10.255.0.1";
+pub const LAB_V4: &str = "10.255.0.2";
+pub const SPEAKER_V6: &str = "fd00:255::1";
+pub const LAB_V6: &str = "fd00:255::2";
+
+/// Two namespaces joined by `veth-spk` / `veth-lab`.
+pub struct Lab {
+    pub speaker: Netns,
+    pub lab: Netns,
+}
+
+impl Lab {
+    pub fn new(prefix: &str) -> io::Result<Lab> {
+        let speaker = Netns::create(&format!("{prefix}-spk"))?;
+        let lab = Netns::create(&format!("{prefix}-lab"))?;
+        speaker.ip(&[
+            "link", "add", "veth-spk", "type", "veth", "peer", "name", "veth-lab",
+        ])?;
+        speaker.ip(&["link", "set", "veth-lab", "netns", lab.name()])?;
+        speaker.ip(&[
+            "addr",
+            "add",
+            &format!("{SPEAKER_V4}/30"),
+            "dev",
+            "veth-spk",
+        ])?;
+        lab.ip(&["addr", "add", &format!("{LAB_V4}/30"), "dev", "veth-lab"])?;
+        speaker.ip(&[
+            "addr",
+            "add",
+            &format!("{SPEAKER_V6}/64"),
+            "dev",
+            "veth-spk",
+            "nodad",
+        ])?;
+        lab.ip(&[
+            "addr",
+            "add",
+            &format!("{LAB_V6}/64"),
+            "dev",
+            "veth-lab",
+            "nodad",
+        ])?;
+        speaker.ip(&["link", "set", "veth-spk", "up"])?;
+        lab.ip(&["link", "set", "veth-lab", "up"])?;
+        Ok(Lab { speaker, lab })
+    }
+}
+
+/// `count` UPDATEs of `per_update` IPv4 /24 prefixes (from 10.0.0.0/24 on) sharing one
+/// attribute set (ORIGIN, AS_PATH `[asn]`, NEXT_HOP), encoded for a 4-octet-AS session: the
+/// ingest workload of bgp.md §6.
+pub fn ingest_updates(count: u32, per_update: u32, asn: u32, next_hop: Ipv4Addr) -> Vec<u8> {
+    let ctx = CodecContext {
+        four_octet_as: true,
+        ..CodecContext::default()
+    };
+    let attributes = PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::from_sequence([asn])),
+        next_hop: Some(next_hop),
+        ..PathAttributes::default()
+    };
+    let mut buf = BytesMut::with_capacity((count * (per_update * 4 + 64)) as usize);
+    for u in 0..count {
+        let nlri = (0..per_update)
+            .filter_map(|i| {
+                let n = u * per_update + i;
+                Ipv4Prefix::new(Ipv4Addr::from(0x0a00_0000 + (n << 8)), 24)
+            })
+            .map(Nlri::new)
+            .collect();
+        let update = Update {
+            attributes: attributes.clone(),
+            nlri,
+            ..Update::default()
+        };
+        // 1000 /24s and three attributes fit in one 4096-octet message.
+        if Message::Update(update).encode(&ctx, &mut buf).is_err() {
+            break;
+        }
+    }
+    buf.to_vec()
+}
+
+/// A minimal BGP sender: OPEN (hold time 0, so no keepalives are needed), wait for the
+/// peer's OPEN and KEEPALIVE, then raw bytes. Whatever the peer sends afterwards is read and
+/// dropped on a thread so that the connection never stalls.
+pub struct Replayer {
+    stream: TcpStream,
+    stop: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Replayer {
+    /// Connects from namespace `ns` to `peer:179` and establishes the session.
+    pub fn connect(
+        ns: &NetnsRef,
+        peer: SocketAddr,
+        asn: u32,
+        router_id: Ipv4Addr,
+    ) -> io::Result<Replayer> {
+        let mut stream =
+            ns.run(move || TcpStream::connect_timeout(&peer, Duration::from_secs(5)))?;
+        stream.set_nodelay(true)?;
+        let open = Open::new(
+            asn,
+            0,
+            router_id,
+            vec![Capability::Multiprotocol(AddressFamily::IPV4_UNICAST)],
+        );
+        let ctx = CodecContext::default();
+        let bytes = Message::Open(open)
+            .to_bytes(&ctx)
+            .map_err(|e| io::Error::other(format!("encoding OPEN: {e}")))?;
+        stream.write_all(&bytes)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut buf = BytesMut::new();
+        let mut got_open = false;
+        loop {
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(io::Error::other("peer closed the connection during OPEN"));
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            while let Some(frame) = split_frame(&mut buf, &ctx)
+                .map_err(|e| io::Error::other(format!("framing: {e}")))?
+            {
+                match Message::decode(&frame, &ctx) {
+                    Ok(Message::Open(_)) => {
+                        got_open = true;
+                        let ka = Message::Keepalive
+                            .to_bytes(&ctx)
+                            .map_err(|e| io::Error::other(e.to_string()))?;
+                        stream.write_all(&ka)?;
+                    }
+                    Ok(Message::Keepalive) if got_open => return Replayer::started(stream),
+                    Ok(Message::Notification(n)) => {
+                        return Err(io::Error::other(format!("peer sent {n:?}")));
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(io::Error::other(format!("decoding: {e}"))),
+                }
+            }
+        }
+    }
+
+    fn started(stream: TcpStream) -> io::Result<Replayer> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut rd = stream.try_clone()?;
+        rd.set_read_timeout(Some(Duration::from_millis(100)))?;
+        let flag = stop.clone();
+        let reader = std::thread::spawn(move || {
+            let mut chunk = [0u8; 65536];
+            while !flag.load(Ordering::Relaxed) {
+                match rd.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(_) | Err(_) => {}
+                }
+            }
+        });
+        Ok(Replayer {
+            stream,
+            stop,
+            reader: Some(reader),
+        })
+    }
+
+    /// Writes `bytes` (whole encoded messages).
+    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+}
+
+impl Drop for Replayer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+}
