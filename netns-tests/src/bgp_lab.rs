@@ -173,9 +173,8 @@ impl Replayer {
         let reader = std::thread::spawn(move || {
             let mut chunk = [0u8; 65536];
             while !flag.load(Ordering::Relaxed) {
-                match rd.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(_) | Err(_) => {}
+                if let Ok(0) = rd.read(&mut chunk) {
+                    break;
                 }
             }
         });
