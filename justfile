@@ -31,10 +31,11 @@ test: setup
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo nextest run --workspace --locked --profile ci
 
-# A real etcd, then calicoctl against it: Calico YAML, the v0.9 verbs, and the stored keys.
+# A real etcd and calicoctl against it (Calico YAML, the v0.9 verbs, the stored keys), then a
+# two-host cluster in network namespaces programmed from etcd, with real traffic (needs root).
 demo: setup
-    cargo build --release --locked -p cli
-    bash scripts/demo.sh target/release/calicoctl
+    cargo build --release --locked -p cli -p netns-tests --bins
+    bash scripts/demo.sh target/release/calicoctl target/release/calico-netns-demo
 
 # The cluster simulation over many seeds (CALICO_SIM_SEEDS=N to change the count).
 sim:

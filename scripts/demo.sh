@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The demo: a real etcd on loopback, then calicoctl against it. Usage: demo.sh PATH-TO-CALICOCTL
+# The demo: a real etcd on loopback, calicoctl against it, then a two-host cluster in network
+# namespaces programmed from etcd with real traffic between its workloads.
+# Usage: demo.sh PATH-TO-CALICOCTL PATH-TO-CALICO-NETNS-DEMO
 set -euo pipefail
 ctl=$(realpath "$1")
+netns_demo=$(realpath "$2")
 here=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/calico-demo.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -44,3 +47,10 @@ fails apply -f "$here/examples/bad.yaml"
 step get ippools
 printf '\n\033[1m$ etcdctl get --prefix --keys-only /calico\033[0m\n'
 etcdctl --endpoints "$ETCD_ENDPOINTS" get --prefix --keys-only /calico | sed '/^$/d'
+
+echo; echo "# a cluster in network namespaces: two hosts, four workloads, programmed from etcd"
+"$ctl" delete -f "$here/examples/cluster.yaml" >/dev/null
+step apply -f "$here/examples/netns-cluster.yaml"
+step get workloadendpoints -A -o wide
+printf '\n\033[1m$ calico-netns-demo\033[0m\n'
+"$netns_demo"

@@ -6,6 +6,7 @@
 //! real TCP connections, UDP exchanges and pings between namespaces.
 
 pub mod bgp_lab;
+pub mod cluster;
 pub mod daemons;
 pub mod policy;
 pub mod probe;

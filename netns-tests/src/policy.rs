@@ -22,7 +22,11 @@ pub struct Programmed {
 pub fn program(ns: &NetnsRef, node: &str, yaml: &str) -> Programmed {
     let resources = model::document::resources_from_text(yaml, node)
         .unwrap_or_else(|e| panic!("resources for {node}: {e}"));
-    let snapshot = Snapshot::from_resources(resources);
+    program_snapshot(ns, node, Snapshot::from_resources(resources))
+}
+
+/// As [`program`], from resources already read.
+pub fn program_snapshot(ns: &NetnsRef, node: &str, snapshot: Snapshot) -> Programmed {
     let host_policy = resolve(&snapshot, node);
     assert!(
         host_policy.problems.is_empty(),

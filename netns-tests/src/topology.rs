@@ -54,6 +54,13 @@ impl Host {
     /// A host with forwarding on, an uplink (proxy ARP answers only for addresses routed
     /// through another interface), and the given workloads.
     pub fn with_workloads(prefix: &str, specs: &[WorkloadSpec<'_>]) -> io::Result<Host> {
+        let mut host = Host::new(prefix)?;
+        host.add_workloads(prefix, specs, &[])?;
+        Ok(host)
+    }
+
+    /// A host with forwarding on and an uplink, without workloads.
+    pub fn new(prefix: &str) -> io::Result<Host> {
         let ns = Netns::create(prefix)?;
         let r = ns.as_ref();
         r.write_file("/proc/sys/net/ipv4/ip_forward", "1")?;
@@ -63,12 +70,31 @@ impl Host {
         ns.ip(&["link", "set", "uplink0", "up"])?;
         ns.ip(&["link", "set", "uplink1", "up"])?;
         ns.ip(&["route", "add", "default", "dev", "uplink0"])?;
+        Ok(Host {
+            workloads: Vec::new(),
+            external: None,
+            ns,
+        })
+    }
+
+    /// Plumbs `specs` with the dataplane, configures their interfaces, and programs their
+    /// routes plus `extra_routes` (routes to other hosts' workloads) with the route
+    /// reconciler.
+    pub fn add_workloads(
+        &mut self,
+        prefix: &str,
+        specs: &[WorkloadSpec<'_>],
+        extra_routes: &[Route],
+    ) -> io::Result<()> {
+        let r = self.ns.as_ref();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let mut links = LinkReconciler::new(ReconcilerConfig::default());
         let mut routes = RouteReconciler::new(RouteConfig::default());
-        let mut workloads = Vec::new();
+        for route in extra_routes {
+            routes.upsert(route.clone()).map_err(io::Error::other)?;
+        }
         for (namespace, name, iface, ip) in specs {
             let wns = Netns::create(&format!("{prefix}-wl"))?;
             let ip: IpAddr = ip
@@ -92,7 +118,7 @@ impl Host {
             routes
                 .upsert(Route::workload(ip, iface.to_string()))
                 .map_err(io::Error::other)?;
-            workloads.push(Workload {
+            self.workloads.push(Workload {
                 ns: wns,
                 iface: iface.to_string(),
                 ip,
@@ -121,11 +147,7 @@ impl Host {
                 routes.problems().collect::<Vec<_>>()
             )));
         }
-        Ok(Host {
-            workloads,
-            external: None,
-            ns,
-        })
+        Ok(())
     }
 
     /// As [`Host::with_workloads`], with the uplink's far end in a namespace outside the
