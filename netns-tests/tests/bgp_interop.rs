@@ -1,0 +1,329 @@
+//! Our BGP session against foreign speakers in the lab of bgp.md §5.1 (two namespaces joined
+//! by a veth): BIRD2 over eBGP for IPv4 and IPv6 and GoBGP over eBGP, routes both ways. Our
+//! side runs the session driver with its sockets opened inside the speaker namespace.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bgp::codec::{
+    AddressFamily, AsPath, FamilySet, Ipv4Prefix, Ipv6Prefix, MpNextHop, MpReachNlri, Nlri, Origin,
+    PathAttributes, Update,
+};
+use bgp::session::{
+    Command, LocalSpeaker, PeerConfig, Session, SessionEvent, SessionHandle, TcpConnector, spawn,
+};
+use dataplane::netns::{NetnsRef, require_root};
+use netns_tests::bgp_lab::{LAB_V4, LAB_V6, Lab, SPEAKER_V4, SPEAKER_V6};
+use netns_tests::daemons::{Bird, GoBgp};
+use tokio::time::timeout;
+
+/// Runs `f` on a current-thread runtime inside `ns`, so that every socket it opens lives there.
+fn in_netns<F, Fut, T>(ns: &NetnsRef, f: F) -> T
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = T>,
+    T: Send + 'static,
+{
+    ns.run(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(rt.block_on(f()))
+    })
+    .expect("runtime in the speaker namespace")
+}
+
+fn speaker() -> LocalSpeaker {
+    LocalSpeaker {
+        asn: 65001,
+        router_id: Ipv4Addr::new(10, 255, 0, 1),
+    }
+}
+
+fn peer(address: &str, peer_as: u32, families: FamilySet) -> PeerConfig {
+    let mut p = PeerConfig::new(address.parse().expect("address"), peer_as);
+    p.hold_time = 9;
+    p.families = families;
+    p.connect_retry_time = Duration::from_secs(1);
+    p
+}
+
+fn v4_update(prefix: &str, next_hop: &str) -> Update {
+    let (addr, len) = prefix.split_once('/').expect("prefix");
+    Update {
+        attributes: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::from_sequence([65001])),
+            next_hop: Some(next_hop.parse().expect("next hop")),
+            ..PathAttributes::default()
+        },
+        nlri: vec![Nlri::new(
+            Ipv4Prefix::new(addr.parse().expect("addr"), len.parse().expect("len"))
+                .expect("prefix"),
+        )],
+        ..Update::default()
+    }
+}
+
+fn v6_update(prefix: &str, next_hop: &str) -> Update {
+    let (addr, len) = prefix.split_once('/').expect("prefix");
+    let addr: Ipv6Addr = addr.parse().expect("addr");
+    Update {
+        attributes: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::from_sequence([65001])),
+            ..PathAttributes::default()
+        },
+        mp_reach: Some(MpReachNlri {
+            family: AddressFamily::IPV6_UNICAST,
+            next_hop: MpNextHop::Ipv6 {
+                global: next_hop.parse().expect("next hop"),
+                link_local: None,
+            },
+            nlri: vec![Nlri::new(
+                Ipv6Prefix::new(addr, len.parse().expect("len")).expect("prefix"),
+            )],
+        }),
+        ..Update::default()
+    }
+}
+
+/// Prefixes announced in an UPDATE (plain and MP_REACH), as text.
+fn announced(u: &Update) -> Vec<String> {
+    let mut out: Vec<String> = u.nlri.iter().map(|n| n.prefix.to_string()).collect();
+    if let Some(mp) = &u.mp_reach {
+        out.extend(mp.nlri.iter().map(|n| n.prefix.to_string()));
+    }
+    out
+}
+
+/// Waits until the session is up, then collects announced prefixes until `want` are all seen.
+async fn receive<S>(h: &mut SessionHandle<S>, want: &[&str]) -> Result<BTreeSet<String>, String> {
+    let mut seen = BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !want.iter().all(|w| seen.contains(*w)) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match timeout(left, h.events.recv()).await {
+            Ok(Some(SessionEvent::Update { update, .. })) => seen.extend(announced(&update)),
+            Ok(Some(SessionEvent::Down(reason))) => {
+                return Err(format!("session down: {reason:?}"));
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return Err("session task ended".into()),
+            Err(_) => return Err(format!("timed out; saw {seen:?}")),
+        }
+    }
+    Ok(seen)
+}
+
+fn birdc(ctl: &Path, args: &[&str]) -> String {
+    std::process::Command::new("birdc")
+        .arg("-s")
+        .arg(ctl)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// Polls `check` (blocking) from async code until it holds or 20 s pass.
+async fn eventually(mut check: impl FnMut() -> bool + Send + 'static) -> bool {
+    tokio::task::spawn_blocking(move || {
+        netns_tests::daemons::wait_for(Duration::from_secs(20), Duration::from_millis(100), || {
+            check().then_some(())
+        })
+        .is_some()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn bird_ebgp_config() -> String {
+    format!(
+        r#"
+router id {LAB_V4};
+protocol device {{ scan time 10; }}
+protocol static static4 {{ ipv4; route 198.51.100.0/24 blackhole; }}
+protocol static static6 {{ ipv6; route 2001:db8:100::/48 blackhole; }}
+template bgp speaker {{
+  local as 65002;
+  hold time 9; keepalive time 3;
+  passive on;
+  graceful restart on;
+}}
+protocol bgp peer4 from speaker {{
+  local {LAB_V4};
+  neighbor {SPEAKER_V4} as 65001;
+  ipv4 {{ import all; export where source = RTS_STATIC; }};
+}}
+protocol bgp peer6 from speaker {{
+  local {LAB_V6};
+  neighbor {SPEAKER_V6} as 65001;
+  ipv6 {{ import all; export where source = RTS_STATIC; }};
+}}
+"#
+    )
+}
+
+#[test]
+fn bird_ebgp_ipv4_and_ipv6_routes_flow_both_ways() {
+    if !require_root("bird_ebgp_ipv4_and_ipv6_routes_flow_both_ways") {
+        return;
+    }
+    let lab = Lab::new("bgp-ibird").unwrap();
+    let bird = Bird::start(&lab.lab, &bird_ebgp_config()).unwrap();
+    let ctl: PathBuf = bird.dir().join("bird.ctl");
+    let result = in_netns(&lab.speaker.as_ref(), move || async move {
+        let mut v4 = spawn(
+            Session::new(speaker(), peer(LAB_V4, 65002, FamilySet::IPV4_UNICAST)),
+            TcpConnector,
+        );
+        let mut v6 = spawn(
+            Session::new(speaker(), peer(LAB_V6, 65002, FamilySet::IPV6_UNICAST)),
+            TcpConnector,
+        );
+        v4.commands
+            .send(Command::Start)
+            .await
+            .map_err(|e| e.to_string())?;
+        v6.commands
+            .send(Command::Start)
+            .await
+            .map_err(|e| e.to_string())?;
+        // BIRD's static routes reach us.
+        receive(&mut v4, &["198.51.100.0/24"]).await?;
+        receive(&mut v6, &["2001:db8:100::/48"]).await?;
+        // Ours reach BIRD.
+        v4.commands
+            .send(Command::SendUpdate(v4_update("10.33.0.0/24", SPEAKER_V4)))
+            .await
+            .map_err(|e| e.to_string())?;
+        v6.commands
+            .send(Command::SendUpdate(v6_update(
+                "2001:db8:33::/48",
+                SPEAKER_V6,
+            )))
+            .await
+            .map_err(|e| e.to_string())?;
+        let c4 = ctl.clone();
+        let ok4 = eventually(move || {
+            birdc(&c4, &["show", "route", "protocol", "peer4"]).contains("10.33.0.0/24")
+        })
+        .await;
+        let c6 = ctl.clone();
+        let ok6 = eventually(move || {
+            birdc(&c6, &["show", "route", "protocol", "peer6"]).contains("2001:db8:33::/48")
+        })
+        .await;
+        let detail = birdc(&ctl, &["show", "route", "all", "10.33.0.0/24"]);
+        Ok::<_, String>((ok4, ok6, detail))
+    });
+    let (ok4, ok6, detail) = result.unwrap_or_else(|e| {
+        panic!(
+            "{e}\n{}",
+            bird.birdc(&["show", "protocols", "all"])
+                .unwrap_or_default()
+        )
+    });
+    assert!(
+        ok4,
+        "BIRD lacks 10.33.0.0/24: {}",
+        bird.birdc(&["show", "route"]).unwrap_or_default()
+    );
+    assert!(
+        ok6,
+        "BIRD lacks 2001:db8:33::/48: {}",
+        bird.birdc(&["show", "route"]).unwrap_or_default()
+    );
+    assert!(detail.contains("BGP.as_path: 65001"), "{detail}");
+    assert!(
+        detail.contains(&format!("BGP.next_hop: {SPEAKER_V4}")),
+        "{detail}"
+    );
+}
+
+fn gobgp_ebgp_config() -> String {
+    format!(
+        r#"
+[global.config]
+  as = 65002
+  router-id = "{LAB_V4}"
+  port = 179
+  local-address-list = ["{LAB_V4}"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "{SPEAKER_V4}"
+    peer-as = 65001
+  [neighbors.transport.config]
+    passive-mode = true
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+"#
+    )
+}
+
+#[test]
+fn gobgp_ebgp_routes_flow_both_ways() {
+    if !require_root("gobgp_ebgp_routes_flow_both_ways") {
+        return;
+    }
+    let lab = Lab::new("bgp-igo").unwrap();
+    let gobgp = GoBgp::start(&lab.lab, &gobgp_ebgp_config(), 50071).unwrap();
+    gobgp
+        .gobgp(&[
+            "global",
+            "rib",
+            "add",
+            "-a",
+            "ipv4",
+            "10.44.0.0/24",
+            "nexthop",
+            LAB_V4,
+        ])
+        .unwrap();
+    let lab_ns = lab.lab.name().to_owned();
+    let result = in_netns(&lab.speaker.as_ref(), move || async move {
+        let mut s = spawn(
+            Session::new(speaker(), peer(LAB_V4, 65002, FamilySet::IPV4_UNICAST)),
+            TcpConnector,
+        );
+        s.commands
+            .send(Command::Start)
+            .await
+            .map_err(|e| e.to_string())?;
+        receive(&mut s, &["10.44.0.0/24"]).await?;
+        s.commands
+            .send(Command::SendUpdate(v4_update("10.33.0.0/24", SPEAKER_V4)))
+            .await
+            .map_err(|e| e.to_string())?;
+        let ok = eventually(move || gobgp_rib(&lab_ns).contains("10.33.0.0/24")).await;
+        Ok::<_, String>(ok)
+    });
+    let ok = result
+        .unwrap_or_else(|e| panic!("{e}\n{}", gobgp.gobgp(&["neighbor"]).unwrap_or_default()));
+    assert!(
+        ok,
+        "GoBGP lacks 10.33.0.0/24: {}",
+        gobgp
+            .gobgp(&["global", "rib", "-a", "ipv4"])
+            .unwrap_or_default()
+    );
+}
+
+/// `gobgp global rib -a ipv4` of the daemon on API port 50071 in namespace `ns`.
+fn gobgp_rib(ns: &str) -> String {
+    std::process::Command::new("ip")
+        .args([
+            "netns", "exec", ns, "gobgp", "-p", "50071", "global", "rib", "-a", "ipv4",
+        ])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
