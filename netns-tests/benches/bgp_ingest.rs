@@ -48,6 +48,7 @@ fn ingest(
     pid: u32,
     count: &dyn Fn() -> Option<u64>,
     timeout: Duration,
+    poll: Duration,
 ) -> Option<Result> {
     let before = rss_kib(pid)?;
     let peer = SocketAddr::new(LAB_V4.parse().ok()?, 179);
@@ -61,9 +62,7 @@ fn ingest(
     .ok()?;
     let t = Instant::now();
     tx.send(updates).ok()?;
-    let done = wait_for(timeout, Duration::from_millis(10), || {
-        count().filter(|n| *n >= total)
-    });
+    let done = wait_for(timeout, poll, || count().filter(|n| *n >= total));
     let secs = t.elapsed().as_secs_f64();
     if done.is_none() {
         eprintln!("{name}: did not reach {total} routes in {timeout:?}");
@@ -118,8 +117,9 @@ fn main() {
             &updates,
             total,
             bird.pid(),
-            &|| bird.route_count(),
+            &|| bird.imported("sender"),
             Duration::from_secs(60),
+            Duration::from_millis(10),
         ));
     }
     if wants("gobgp") {
@@ -133,6 +133,8 @@ fn main() {
             gobgp.pid(),
             &|| gobgp.ipv4_destinations(),
             Duration::from_secs(300),
+            // Each poll is a gobgp process and a gRPC call; poll gently.
+            Duration::from_millis(500),
         ));
     }
     for r in &results {

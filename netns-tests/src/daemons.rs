@@ -117,6 +117,19 @@ impl Bird {
             .ok()
     }
 
+    /// Routes imported by protocol `name` (`show protocols all`: "Routes: N imported, ...").
+    /// Unlike `show route count` this does not walk the table, so polling it does not slow
+    /// BIRD down.
+    pub fn imported(&self, name: &str) -> Option<u64> {
+        let s = self.birdc(&["show", "protocols", "all", name]).ok()?;
+        s.lines()
+            .find_map(|l| l.trim().strip_prefix("Routes:"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
     /// The process ID of the bird daemon (the child of `ip netns exec`, which execs it).
     pub fn pid(&self) -> u32 {
         self.child.id()
