@@ -47,8 +47,7 @@ fn ingest(
     total: u64,
     pid: u32,
     count: &dyn Fn() -> Option<u64>,
-    timeout: Duration,
-    poll: Duration,
+    (timeout, poll): (Duration, Duration),
 ) -> Option<Result> {
     let before = rss_kib(pid)?;
     let peer = SocketAddr::new(LAB_V4.parse().ok()?, 179);
@@ -118,8 +117,7 @@ fn main() {
             total,
             bird.pid(),
             &|| bird.imported("sender"),
-            Duration::from_secs(60),
-            Duration::from_millis(10),
+            (Duration::from_secs(60), Duration::from_millis(10)),
         ));
     }
     if wants("gobgp") {
@@ -132,9 +130,8 @@ fn main() {
             total,
             gobgp.pid(),
             &|| gobgp.ipv4_destinations(),
-            Duration::from_secs(300),
             // Each poll is a gobgp process and a gRPC call; poll gently.
-            Duration::from_millis(500),
+            (Duration::from_secs(300), Duration::from_millis(500)),
         ));
     }
     for r in &results {
