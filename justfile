@@ -47,3 +47,4 @@ bench: setup
     cargo bench --locked -p datastore --bench etcd_vs_etcdctl
     cargo bench --locked -p dataplane --bench routes_vs_ip_batch
     cargo bench --locked -p dataplane --bench nft_vs_nft_f
+    cargo bench --locked -p netns-tests --bench bgp_ingest
