@@ -10,7 +10,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use dataplane::netns::is_root;
-use netns_tests::bgp_lab::{LAB_V4, Lab, Replayer, SPEAKER_V4, ingest_updates};
+use netns_tests::bgp_lab::{
+    LAB_V4, Lab, Replayer, SPEAKER_V4, bird_passive_config, gobgp_passive_config, ingest_updates,
+};
 use netns_tests::daemons::{Bird, GoBgp, rss_kib, wait_for};
 
 const PER_UPDATE: u32 = 1000;
@@ -19,24 +21,6 @@ struct Result {
     name: &'static str,
     secs: f64,
     bytes_per_route: f64,
-}
-
-fn bird_config() -> String {
-    format!(
-        "router id {LAB_V4};\nprotocol device {{ scan time 10; }}\n\
-         protocol bgp sender {{ local {LAB_V4} as 65002; neighbor {SPEAKER_V4} as 65001; \
-         passive on; hold time 90; ipv4 {{ import all; export none; }}; }}\n"
-    )
-}
-
-fn gobgp_config() -> String {
-    format!(
-        "[global.config]\n  as = 65002\n  router-id = \"{LAB_V4}\"\n  port = 179\n  \
-         local-address-list = [\"{LAB_V4}\"]\n[[neighbors]]\n  [neighbors.config]\n    \
-         neighbor-address = \"{SPEAKER_V4}\"\n    peer-as = 65001\n  \
-         [neighbors.transport.config]\n    passive-mode = true\n  [[neighbors.afi-safis]]\n    \
-         [neighbors.afi-safis.config]\n      afi-safi-name = \"ipv4-unicast\"\n"
-    )
 }
 
 /// Replays `updates` into the receiver at LAB_V4 and polls `count` until it reaches `total`.
@@ -109,7 +93,7 @@ fn main() {
     let mut results = Vec::new();
     if wants("bird") {
         let lab = Lab::new("ingest-bird").expect("lab");
-        let bird = Bird::start(&lab.lab, &bird_config()).expect("bird");
+        let bird = Bird::start(&lab.lab, &bird_passive_config()).expect("bird");
         results.extend(ingest(
             "BIRD 2",
             &lab,
@@ -122,7 +106,7 @@ fn main() {
     }
     if wants("gobgp") {
         let lab = Lab::new("ingest-gobgp").expect("lab");
-        let gobgp = GoBgp::start(&lab.lab, &gobgp_config(), 50061).expect("gobgpd");
+        let gobgp = GoBgp::start(&lab.lab, &gobgp_passive_config(), 50061).expect("gobgpd");
         results.extend(ingest(
             "GoBGP",
             &lab,

@@ -66,6 +66,46 @@ impl Lab {
     }
 }
 
+/// A BIRD config for the lab side: AS 65002, one passive session `sender` with the speaker
+/// side (AS 65001), importing everything and exporting nothing.
+pub fn bird_passive_config() -> String {
+    format!(
+        r#"
+router id {LAB_V4};
+protocol device {{ scan time 10; }}
+protocol bgp sender {{
+  local {LAB_V4} as 65002;
+  neighbor {SPEAKER_V4} as 65001;
+  passive on;
+  hold time 90;
+  ipv4 {{ import all; export none; }};
+}}
+"#
+    )
+}
+
+/// The GoBGP equivalent of [`bird_passive_config`].
+pub fn gobgp_passive_config() -> String {
+    format!(
+        r#"
+[global.config]
+  as = 65002
+  router-id = "{LAB_V4}"
+  port = 179
+  local-address-list = ["{LAB_V4}"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "{SPEAKER_V4}"
+    peer-as = 65001
+  [neighbors.transport.config]
+    passive-mode = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+"#
+    )
+}
+
 /// `count` UPDATEs of `per_update` IPv4 /24 prefixes (from 10.0.0.0/24 on) sharing one
 /// attribute set (ORIGIN, AS_PATH `[asn]`, NEXT_HOP), encoded for a 4-octet-AS session: the
 /// ingest workload of bgp.md §6.

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use dataplane::netns::Netns;
 use dataplane::routes::Route;
 use ipnet::IpNet;
-use model::resources::{Node, WorkloadEndpoint};
+use model::resources::{Node, Resource, WorkloadEndpoint};
 
 use crate::topology::Host;
 
@@ -33,6 +33,20 @@ pub fn workload_ip(w: &WorkloadEndpoint) -> Option<IpAddr> {
         .ip_networks
         .iter()
         .find_map(|n| n.parse::<IpNet>().ok().map(|n| n.addr()))
+}
+
+/// The Nodes and WorkloadEndpoints among `resources`.
+pub fn nodes_and_workloads(resources: &[Resource]) -> (Vec<Node>, Vec<WorkloadEndpoint>) {
+    let mut nodes = Vec::new();
+    let mut weps = Vec::new();
+    for r in resources {
+        match r {
+            Resource::Node(n) => nodes.push(n.clone()),
+            Resource::WorkloadEndpoint(w) => weps.push(w.clone()),
+            _ => {}
+        }
+    }
+    (nodes, weps)
 }
 
 impl Cluster {

@@ -6,45 +6,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use dataplane::netns::require_root;
-use netns_tests::bgp_lab::{LAB_V4, Lab, Replayer, SPEAKER_V4, ingest_updates};
+use netns_tests::bgp_lab::{
+    LAB_V4, Lab, Replayer, SPEAKER_V4, bird_passive_config, gobgp_passive_config, ingest_updates,
+};
 use netns_tests::daemons::{Bird, GoBgp, wait_for};
-
-pub fn bird_passive_config() -> String {
-    format!(
-        r#"
-router id {LAB_V4};
-protocol device {{ scan time 10; }}
-protocol bgp sender {{
-  local {LAB_V4} as 65002;
-  neighbor {SPEAKER_V4} as 65001;
-  passive on;
-  hold time 90;
-  ipv4 {{ import all; export none; }};
-}}
-"#
-    )
-}
-
-fn gobgp_passive_config() -> String {
-    format!(
-        r#"
-[global.config]
-  as = 65002
-  router-id = "{LAB_V4}"
-  port = 179
-  local-address-list = ["{LAB_V4}"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "{SPEAKER_V4}"
-    peer-as = 65001
-  [neighbors.transport.config]
-    passive-mode = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-"#
-    )
-}
 
 fn lab_addr() -> SocketAddr {
     SocketAddr::new(LAB_V4.parse().unwrap(), 179)

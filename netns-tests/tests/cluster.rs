@@ -3,8 +3,7 @@
 
 use dataplane::netns::require_root;
 use model::policy::{Evaluator, Packet, Peer, Snapshot};
-use model::resources::Resource;
-use netns_tests::cluster::Cluster;
+use netns_tests::cluster::{Cluster, nodes_and_workloads};
 use netns_tests::policy::program_snapshot;
 use netns_tests::probe::{self, Servers};
 
@@ -15,20 +14,7 @@ fn workloads_on_two_hosts_reach_each_other_as_the_policy_says() {
     }
     let text = include_str!("../../examples/netns-cluster.yaml");
     let resources = model::document::resources_from_text(text, "netns-cluster.yaml").unwrap();
-    let nodes: Vec<_> = resources
-        .iter()
-        .filter_map(|r| match r {
-            Resource::Node(n) => Some(n.clone()),
-            _ => None,
-        })
-        .collect();
-    let weps: Vec<_> = resources
-        .iter()
-        .filter_map(|r| match r {
-            Resource::WorkloadEndpoint(w) => Some(w.clone()),
-            _ => None,
-        })
-        .collect();
+    let (nodes, weps) = nodes_and_workloads(&resources);
     let snapshot = Snapshot::from_resources(resources);
     let cluster = Cluster::build("clu", &nodes, &weps).unwrap();
     assert_eq!(cluster.hosts.len(), 2);

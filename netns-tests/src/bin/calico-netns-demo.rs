@@ -13,7 +13,7 @@ use datastore::config::DatastoreConfig;
 use datastore::typed::{ResourceStore, SystemStamps};
 use model::policy::{Evaluator, Packet, Peer, Snapshot};
 use model::resources::{Kind, Resource};
-use netns_tests::cluster::Cluster;
+use netns_tests::cluster::{Cluster, nodes_and_workloads};
 use netns_tests::policy::program_snapshot;
 use netns_tests::probe::{self, Servers};
 
@@ -65,20 +65,7 @@ fn run() -> Result<bool> {
     }
     let rt = tokio::runtime::Runtime::new()?;
     let resources = rt.block_on(read_cluster())?;
-    let nodes: Vec<_> = resources
-        .iter()
-        .filter_map(|r| match r {
-            Resource::Node(n) => Some(n.clone()),
-            _ => None,
-        })
-        .collect();
-    let weps: Vec<_> = resources
-        .iter()
-        .filter_map(|r| match r {
-            Resource::WorkloadEndpoint(w) => Some(w.clone()),
-            _ => None,
-        })
-        .collect();
+    let (nodes, weps) = nodes_and_workloads(&resources);
     let snapshot = Snapshot::from_resources(resources);
     let cluster = Cluster::build("demo", &nodes, &weps).context("building the namespaces")?;
     println!(
