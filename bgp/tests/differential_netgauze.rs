@@ -383,6 +383,9 @@ fn is_named(code: ours::ErrorCode) -> bool {
             | E::UpdateMessage(ours::UpdateMessageError::Other(_))
             | E::FiniteStateMachine(ours::FsmError::Other(_))
             | E::Cease(ours::CeaseSubcode::Other(_))
+            // RFC 4486 starts Cease subcodes at 1; netgauze refuses 0, which RFC 4271 uses
+            // for a Cease without a reason.
+            | E::Cease(ours::CeaseSubcode::Unspecific)
             | E::RouteRefreshMessage(ours::RouteRefreshError::Other(_))
     )
 }
