@@ -1,0 +1,135 @@
+//! RIB ingest: 1000 UPDATEs of 1000 IPv4 /24s with one attribute set from one eBGP peer,
+//! then one flush of the Adj-RIB-Out to an update group. Prints wall time and the heap held
+//! per route, measured with a counting global allocator (this binary only).
+//!
+//! Run with `cargo bench -p bgp --bench rib_ingest`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use bgp::codec::{AsPath, CodecContext, Ipv4Prefix, Nlri, Origin, PathAttributes, Update};
+use bgp::rib::{AcceptAll, PeerConfig, PeerId, Rib, RibConfig};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator and only counts sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const UPDATES: u32 = 1000;
+const PER_UPDATE: u32 = 1000;
+
+fn updates() -> Vec<Update> {
+    let attributes = PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::from_sequence([65001, 65010, 65020])),
+        next_hop: Some(Ipv4Addr::new(192, 0, 2, 1)),
+        multi_exit_disc: Some(10),
+        ..Default::default()
+    };
+    (0..UPDATES)
+        .map(|u| Update {
+            attributes: attributes.clone(),
+            nlri: (0..PER_UPDATE)
+                .map(|i| {
+                    let n = u * PER_UPDATE + i;
+                    let addr = Ipv4Addr::from(0x0a00_0000 + (n << 8));
+                    Nlri::new(Ipv4Prefix::new(addr, 24).expect("host bits are clear"))
+                })
+                .collect(),
+            ..Update::default()
+        })
+        .collect()
+}
+
+fn main() {
+    let routes = f64::from(UPDATES * PER_UPDATE);
+    let mut rib = Rib::new(
+        RibConfig {
+            local_as: 65000,
+            router_id: Ipv4Addr::new(10, 0, 0, 1),
+            cluster_id: None,
+        },
+        AcceptAll,
+    );
+    let peer = |id: u8, asn| PeerConfig {
+        id: PeerId(u32::from(id)),
+        address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, id)),
+        local_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 200)),
+        local_ipv6_next_hop: None,
+        asn,
+        router_id: Ipv4Addr::new(10, 1, 0, id),
+        route_reflector_client: false,
+        next_hop_self: false,
+        export_policy: 0,
+    };
+    rib.add_peer(peer(1, 65001)).expect("new peer");
+    rib.peer_up(PeerId(1), CodecContext::default())
+        .expect("known peer");
+    let before = LIVE.load(Ordering::Relaxed);
+    let input = updates();
+
+    let start = Instant::now();
+    let mut changes = 0;
+    for update in input {
+        changes += rib
+            .apply_update(PeerId(1), update)
+            .expect("established")
+            .len();
+    }
+    let ingest = start.elapsed();
+    assert_eq!(changes, rib.prefix_count());
+    // `input` is consumed and freed: what is left is the RIB plus the pending list of the
+    // peer's update group.
+    let held = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    println!(
+        "rib_ingest: {} routes in {:.3} s ({:.0} routes/s), {} attribute sets, {:.1} bytes/route (Adj-RIB-In + Loc-RIB)",
+        rib.prefix_count(),
+        ingest.as_secs_f64(),
+        routes / ingest.as_secs_f64(),
+        rib.attribute_set_count(),
+        held as f64 / routes,
+    );
+
+    let start = Instant::now();
+    let out = rib.flush_updates();
+    let flush = start.elapsed();
+    let messages: usize = out.iter().map(|g| g.messages.len()).sum();
+    let bytes: usize = out
+        .iter()
+        .flat_map(|g| g.messages.iter())
+        .map(|m| m.len())
+        .sum();
+    drop(out);
+    let held_with_out = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    println!(
+        "rib_export: {} UPDATEs ({} octets) for one update group in {:.3} s, {:.1} bytes/route incl. Adj-RIB-Out",
+        messages,
+        bytes,
+        flush.as_secs_f64(),
+        held_with_out as f64 / routes,
+    );
+}
