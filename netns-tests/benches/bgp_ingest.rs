@@ -1,10 +1,11 @@
 //! BGP ingest: one sender replays 1,000 pre-encoded UPDATEs of 1,000 IPv4 /24 prefixes
 //! sharing one attribute set (1M prefixes) to a receiver in the lab of bgp.md §5.1; the time
 //! from the first byte until the receiver holds every prefix, and the receiver's RSS growth
-//! per route. Receivers side by side in one run: BIRD2 and GoBGP (and our speaker once it
-//! has a RIB). Needs root; prints "skipped: needs root" otherwise.
+//! per route. Receivers side by side in one run: our session driver feeding our RIB (in this
+//! process, on a thread inside the lab namespace), BIRD2 and GoBGP. Needs root; prints
+//! "skipped: needs root" otherwise.
 //!
-//! `cargo bench -p netns-tests --bench bgp_ingest [-- bird|gobgp] [--prefixes N]`
+//! `cargo bench -p netns-tests --bench bgp_ingest [-- ours|bird|gobgp] [--prefixes N]`
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -59,6 +60,117 @@ fn ingest(
     })
 }
 
+/// Our receiver: a passive session on a thread inside the lab namespace, each received UPDATE
+/// applied to a RIB; the time from the first UPDATE to the RIB holding `total` prefixes, and
+/// this process's RSS growth meanwhile.
+fn ours(updates: &[u8], total: u64) -> Option<Result> {
+    use bgp::rib::{AcceptAll, PeerConfig as RibPeer, PeerId, Rib, RibConfig};
+    use bgp::session::{
+        Command, Listener, LocalSpeaker, PeerConfig, Session, SessionEvent, TcpConnector, spawn,
+    };
+
+    let lab = Lab::new("ingest-ours").ok()?;
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let lab_ns = lab.lab.as_ref();
+    let receiver = std::thread::spawn(move || {
+        lab_ns.run(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind((LAB_V4, 179)).await?;
+                let _ = ready_tx.send(());
+                let speaker = LocalSpeaker {
+                    asn: 65002,
+                    router_id: Ipv4Addr::new(10, 255, 0, 2),
+                };
+                let peer_ip = SPEAKER_V4.parse().map_err(std::io::Error::other)?;
+                let mut config = PeerConfig::new(peer_ip, 65001);
+                config.passive = true;
+                let mut session = spawn(Session::new(speaker, config), TcpConnector);
+                session
+                    .commands
+                    .send(Command::Start)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                let (stream, _) = Listener::accept(&listener).await?;
+                session
+                    .commands
+                    .send(Command::Accept(stream))
+                    .await
+                    .map_err(std::io::Error::other)?;
+                let mut rib = Rib::new(
+                    RibConfig {
+                        local_as: 65002,
+                        router_id: Ipv4Addr::new(10, 255, 0, 2),
+                        cluster_id: None,
+                    },
+                    AcceptAll,
+                );
+                let id = PeerId(1);
+                rib.add_peer(RibPeer {
+                    id,
+                    address: peer_ip,
+                    local_address: LAB_V4.parse().map_err(std::io::Error::other)?,
+                    local_ipv6_next_hop: None,
+                    asn: 65001,
+                    router_id: Ipv4Addr::new(10, 255, 0, 1),
+                    route_reflector_client: false,
+                    next_hop_self: false,
+                    export_policy: 0,
+                })
+                .map_err(std::io::Error::other)?;
+                let before = rss_kib(std::process::id()).unwrap_or(0);
+                while let Some(event) = session.events.recv().await {
+                    match event {
+                        SessionEvent::Up(n) => {
+                            rib.peer_up(id, n.codec).map_err(std::io::Error::other)?;
+                        }
+                        SessionEvent::Update { update, .. } => {
+                            rib.apply_update(id, update)
+                                .map_err(std::io::Error::other)?;
+                            if rib.prefix_count() as u64 >= total {
+                                let done = Instant::now();
+                                let after = rss_kib(std::process::id()).unwrap_or(0);
+                                return Ok((done, after.saturating_sub(before)));
+                            }
+                        }
+                        SessionEvent::Down(r) => {
+                            return Err(std::io::Error::other(format!("session down: {r:?}")));
+                        }
+                        _ => {}
+                    }
+                }
+                Err(std::io::Error::other("session ended"))
+            })
+        })
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).ok()?;
+    let peer = SocketAddr::new(LAB_V4.parse().ok()?, 179);
+    let mut tx = Replayer::connect(
+        &lab.speaker.as_ref(),
+        peer,
+        65001,
+        Ipv4Addr::new(10, 255, 0, 1),
+    )
+    .map_err(|e| eprintln!("ours: {e}"))
+    .ok()?;
+    // As for the daemons: from the first byte sent until the receiver holds every prefix.
+    let t = Instant::now();
+    tx.send(updates).ok()?;
+    let (done, grown_kib) = receiver
+        .join()
+        .ok()?
+        .map_err(|e| eprintln!("ours: {e}"))
+        .ok()?;
+    drop(tx);
+    Some(Result {
+        name: "ours",
+        secs: done.duration_since(t).as_secs_f64(),
+        bytes_per_route: (grown_kib * 1024) as f64 / total as f64,
+    })
+}
+
 fn main() {
     if !is_root() {
         println!("bgp_ingest: skipped: needs root");
@@ -91,6 +203,9 @@ fn main() {
         updates.len() / 1024
     );
     let mut results = Vec::new();
+    if wants("ours") {
+        results.extend(ours(&updates, total));
+    }
     if wants("bird") {
         let lab = Lab::new("ingest-bird").expect("lab");
         let bird = Bird::start(&lab.lab, &bird_passive_config()).expect("bird");
