@@ -3,14 +3,18 @@
 //! `TcpStream` and turmoil's simulated one work alike; [`TcpConnector`] and the
 //! [`Listener`] impl for `tokio::net::TcpListener` are the real-socket implementations.
 //!
-//! Gaps: TCP MD5 (RFC 2385, [`PeerConfig::password`]) is not applied: a peer configured with
-//! a password gets an error from [`TcpConnector`] rather than an unsigned session. GTSM
-//! (RFC 5082) only sets the outgoing TTL to 255 after connecting; the minimum-TTL check on
-//! received packets (IP_MINTTL) is not set.
+//! TCP MD5 signatures (RFC 2385, [`PeerConfig::password`]) are set with `TCP_MD5SIG` on the
+//! connecting socket before `connect` by [`TcpConnector`]; for connections the peer opens,
+//! [`set_listener_md5`] installs the peer's key on the listening socket (Linux only; elsewhere
+//! a password is an error rather than an unsigned session).
+//!
+//! Gaps: GTSM (RFC 5082) only sets the outgoing TTL to 255 after connecting; the minimum-TTL
+//! check on received packets (IP_MINTTL) is not set.
 
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsFd;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream};
@@ -45,24 +49,28 @@ impl Connector for TcpConnector {
     type Stream = TcpStream;
 
     async fn connect(&self, peer: &PeerConfig) -> io::Result<TcpStream> {
-        if peer.password.is_some() {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                format!(
-                    "peer {}: TCP MD5 signatures are not implemented; remove the password or use another speaker",
-                    peer.address
-                ),
-            ));
-        }
         let remote = SocketAddr::new(peer.address, peer.port);
-        let socket = match remote.ip() {
-            IpAddr::V4(_) => TcpSocket::new_v4()?,
-            IpAddr::V6(_) => TcpSocket::new_v6()?,
+        let named = |what: &str, e: io::Error| {
+            io::Error::new(e.kind(), format!("peer {remote}: {what}: {e}"))
         };
-        if let Some(source) = peer.source_address {
-            socket.bind(SocketAddr::new(source, 0))?;
+        let socket = match remote.ip() {
+            IpAddr::V4(_) => TcpSocket::new_v4(),
+            IpAddr::V6(_) => TcpSocket::new_v6(),
         }
-        let stream = socket.connect(remote).await?;
+        .map_err(|e| named("creating the socket", e))?;
+        if let Some(password) = &peer.password {
+            // Errors already name the peer.
+            set_md5_key(&socket, peer.address, Some(password.as_bytes()))?;
+        }
+        if let Some(source) = peer.source_address {
+            socket
+                .bind(SocketAddr::new(source, 0))
+                .map_err(|e| named(&format!("binding to {source}"), e))?;
+        }
+        let stream = socket
+            .connect(remote)
+            .await
+            .map_err(|e| named("connecting", e))?;
         stream.set_nodelay(true)?;
         if peer.ttl_security_hops.is_some() {
             stream.set_ttl(255)?;
@@ -78,5 +86,184 @@ impl Listener for tokio::net::TcpListener {
         let (stream, addr) = tokio::net::TcpListener::accept(self).await?;
         stream.set_nodelay(true)?;
         Ok((stream, addr))
+    }
+}
+
+/// Installs (or, with no password, removes) `peer`'s TCP MD5 key on a listening socket, so
+/// that the connections it opens to us are accepted and signed. Call it for every peer with a
+/// password before it connects; a listener without the key drops the peer's signed SYNs.
+pub fn set_listener_md5(listener: &tokio::net::TcpListener, peer: &PeerConfig) -> io::Result<()> {
+    set_md5_key(
+        listener,
+        peer.address,
+        peer.password.as_deref().map(str::as_bytes),
+    )
+}
+
+/// Sets the TCP MD5 signature key (RFC 2385) for `peer` on `socket` (`TCP_MD5SIG`); `None`
+/// (or an empty key) removes it. On an IPv6 socket an IPv4 peer is keyed by its IPv4-mapped
+/// address, which is how the kernel sees it there. Keys are at most 80 octets.
+pub fn set_md5_key(socket: &impl AsFd, peer: IpAddr, key: Option<&[u8]>) -> io::Result<()> {
+    md5::set(socket.as_fd(), peer, key.unwrap_or_default()).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("peer {peer}: setting the TCP MD5 key: {e}"),
+        )
+    })
+}
+
+#[cfg(target_os = "linux")]
+mod md5 {
+    use std::io;
+    use std::mem;
+    use std::net::IpAddr;
+    use std::os::fd::{AsRawFd, BorrowedFd};
+
+    /// `TCP_MD5SIG_MAXKEYLEN` of `<linux/tcp.h>`.
+    const MAX_KEY_LEN: usize = 80;
+
+    /// `struct tcp_md5sig` of `<linux/tcp.h>`.
+    #[repr(C)]
+    struct TcpMd5Sig {
+        addr: libc::sockaddr_storage,
+        flags: u8,
+        prefix_len: u8,
+        key_len: u16,
+        ifindex: libc::c_int,
+        key: [u8; MAX_KEY_LEN],
+    }
+
+    /// The address family of the socket (`getsockname`).
+    fn family(fd: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+        // SAFETY: an all-zero sockaddr_storage is valid; getsockname writes at most `len`
+        // bytes into it.
+        let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
+        let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // SAFETY: the pointers are to live locals of the sizes given.
+        let rc = unsafe {
+            libc::getsockname(
+                fd.as_raw_fd(),
+                (&raw mut storage).cast::<libc::sockaddr>(),
+                &raw mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(libc::c_int::from(storage.ss_family))
+    }
+
+    pub(super) fn set(fd: BorrowedFd<'_>, peer: IpAddr, key: &[u8]) -> io::Result<()> {
+        if key.len() > MAX_KEY_LEN {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("key is {} octets; at most {MAX_KEY_LEN}", key.len()),
+            ));
+        }
+        let peer = match peer {
+            IpAddr::V4(v4) if family(fd)? == libc::AF_INET6 => IpAddr::V6(v4.to_ipv6_mapped()),
+            other => other,
+        };
+        // SAFETY: all-zero is a valid value of this plain C struct.
+        let mut sig: TcpMd5Sig = unsafe { mem::zeroed() };
+        match peer {
+            IpAddr::V4(v4) => {
+                // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+                let sin = unsafe { &mut *(&raw mut sig.addr).cast::<libc::sockaddr_in>() };
+                sin.sin_family = libc::AF_INET as libc::sa_family_t;
+                sin.sin_addr.s_addr = u32::from_ne_bytes(v4.octets());
+            }
+            IpAddr::V6(v6) => {
+                // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+                let sin6 = unsafe { &mut *(&raw mut sig.addr).cast::<libc::sockaddr_in6>() };
+                sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                sin6.sin6_addr.s6_addr = v6.octets();
+            }
+        }
+        sig.key_len = key.len() as u16;
+        sig.key[..key.len()].copy_from_slice(key);
+        // SAFETY: `sig` is a live `struct tcp_md5sig` and the length is its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_MD5SIG,
+                (&raw const sig).cast::<libc::c_void>(),
+                mem::size_of::<TcpMd5Sig>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod md5 {
+    use std::io;
+    use std::net::IpAddr;
+    use std::os::fd::BorrowedFd;
+
+    pub(super) fn set(_fd: BorrowedFd<'_>, _peer: IpAddr, _key: &[u8]) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "TCP MD5 signatures are only implemented on Linux",
+        ))
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod md5_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn md5_key_is_accepted_on_v4_and_v6_sockets() {
+        let v4 = TcpSocket::new_v4().unwrap();
+        set_md5_key(&v4, "192.0.2.1".parse().unwrap(), Some(b"s3cret")).unwrap();
+        set_md5_key(&v4, "192.0.2.1".parse().unwrap(), None).unwrap();
+        let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+        let mut peer = PeerConfig::new("192.0.2.1".parse().unwrap(), 65001);
+        peer.password = Some("s3cret".into());
+        set_listener_md5(&listener, &peer).unwrap();
+        peer.address = "2001:db8::1".parse().unwrap();
+        set_listener_md5(&listener, &peer).unwrap();
+    }
+
+    #[test]
+    fn an_overlong_key_names_the_peer() {
+        let v4 = TcpSocket::new_v4().unwrap();
+        let err = set_md5_key(&v4, "192.0.2.1".parse().unwrap(), Some(&[b'k'; 81])).unwrap_err();
+        assert!(err.to_string().contains("192.0.2.1"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn signed_connection_between_keyed_ends() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut peer = PeerConfig::new("127.0.0.1".parse().unwrap(), 65001);
+        peer.port = port;
+        peer.password = Some("s3cret".into());
+        set_listener_md5(&listener, &peer).unwrap();
+        let (connected, accepted) = tokio::join!(TcpConnector.connect(&peer), listener.accept());
+        connected.unwrap();
+        accepted.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_wrong_key_gets_no_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut peer = PeerConfig::new("127.0.0.1".parse().unwrap(), 65001);
+        peer.port = port;
+        peer.password = Some("right".into());
+        set_listener_md5(&listener, &peer).unwrap();
+        peer.password = Some("wrong".into());
+        let connected = tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            TcpConnector.connect(&peer),
+        )
+        .await;
+        assert!(!matches!(connected, Ok(Ok(_))), "{connected:?}");
     }
 }
