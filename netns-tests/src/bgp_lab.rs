@@ -240,3 +240,31 @@ impl Drop for Replayer {
         }
     }
 }
+
+/// Runs `f` on a current-thread runtime inside `ns`, so that every socket it opens lives there.
+pub fn in_netns<F, Fut, T>(ns: &NetnsRef, f: F) -> T
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+    T: Send + 'static,
+{
+    ns.run(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(rt.block_on(f()))
+    })
+    .expect("runtime in the speaker namespace")
+}
+
+/// `birdc -s <ctl> <args>` (the control socket is a file, so this works from any
+/// namespace); empty output when birdc fails.
+pub fn birdc(ctl: &std::path::Path, args: &[&str]) -> String {
+    std::process::Command::new("birdc")
+        .arg("-s")
+        .arg(ctl)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}

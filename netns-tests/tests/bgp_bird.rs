@@ -3,7 +3,6 @@
 //! BIRD as the helper. Each test has its own lab (bgp.md §5.1): BIRD in the lab namespace,
 //! our session driver with its sockets in the speaker namespace.
 
-use std::future::Future;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,8 +17,8 @@ use bgp::session::{
     Command, Listener, LocalSpeaker, PeerConfig, Session, SessionEvent, SessionHandle,
     TcpConnector, spawn,
 };
-use dataplane::netns::{NetnsRef, require_root};
-use netns_tests::bgp_lab::{LAB_V4, Lab, SPEAKER_V4};
+use dataplane::netns::require_root;
+use netns_tests::bgp_lab::{LAB_V4, Lab, SPEAKER_V4, birdc, in_netns};
 use netns_tests::daemons::Bird;
 use tokio::time::timeout;
 
@@ -27,22 +26,6 @@ use tokio::time::timeout;
 /// namespaces.
 const SPEAKER2_V4: &str = "10.255.1.1";
 const LAB2_V4: &str = "10.255.1.2";
-
-/// Runs `f` on a current-thread runtime inside `ns`, so that every socket it opens lives there.
-fn in_netns<F, Fut, T>(ns: &NetnsRef, f: F) -> T
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = T>,
-    T: Send + 'static,
-{
-    ns.run(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        Ok(rt.block_on(f()))
-    })
-    .expect("runtime in the speaker namespace")
-}
 
 fn speaker(asn: u32, router_id: &str) -> LocalSpeaker {
     LocalSpeaker {
@@ -123,16 +106,6 @@ async fn up<S>(h: &mut SessionHandle<S>) -> Result<bgp::session::Negotiated, Str
             Err(_) => return Err("timed out waiting for Established".into()),
         }
     }
-}
-
-fn birdc(ctl: &Path, args: &[&str]) -> String {
-    std::process::Command::new("birdc")
-        .arg("-s")
-        .arg(ctl)
-        .args(args)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
 }
 
 /// Polls `check` (blocking) from async code until it holds or 20 s pass.

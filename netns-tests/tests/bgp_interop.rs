@@ -3,9 +3,8 @@
 //! side runs the session driver with its sockets opened inside the speaker namespace.
 
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bgp::codec::{
@@ -15,26 +14,10 @@ use bgp::codec::{
 use bgp::session::{
     Command, LocalSpeaker, PeerConfig, Session, SessionEvent, SessionHandle, TcpConnector, spawn,
 };
-use dataplane::netns::{NetnsRef, require_root};
-use netns_tests::bgp_lab::{LAB_V4, LAB_V6, Lab, SPEAKER_V4, SPEAKER_V6};
+use dataplane::netns::require_root;
+use netns_tests::bgp_lab::{LAB_V4, LAB_V6, Lab, SPEAKER_V4, SPEAKER_V6, birdc, in_netns};
 use netns_tests::daemons::{Bird, GoBgp};
 use tokio::time::timeout;
-
-/// Runs `f` on a current-thread runtime inside `ns`, so that every socket it opens lives there.
-fn in_netns<F, Fut, T>(ns: &NetnsRef, f: F) -> T
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = T>,
-    T: Send + 'static,
-{
-    ns.run(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        Ok(rt.block_on(f()))
-    })
-    .expect("runtime in the speaker namespace")
-}
 
 fn speaker() -> LocalSpeaker {
     LocalSpeaker {
@@ -117,16 +100,6 @@ async fn receive<S>(h: &mut SessionHandle<S>, want: &[&str]) -> Result<BTreeSet<
         }
     }
     Ok(seen)
-}
-
-fn birdc(ctl: &Path, args: &[&str]) -> String {
-    std::process::Command::new("birdc")
-        .arg("-s")
-        .arg(ctl)
-        .args(args)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
 }
 
 /// Polls `check` (blocking) from async code until it holds or 20 s pass.
