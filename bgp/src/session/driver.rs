@@ -2,6 +2,10 @@
 //! its actions, keeps its timers with `tokio::time` (so paused and simulated time work), and
 //! talks to its owner over channels.
 //!
+//! [`spawn`] gives the owner bounded channels of its own; [`spawn_with`] lets an owner of many
+//! sessions (the speaker) pass an unbounded command channel (so that it never waits on a
+//! session that waits on it) and one tagged event channel shared by all its sessions.
+//!
 //! Gaps: writes are awaited in the task, so a peer that stops reading stalls the session until
 //! the TCP stack gives up; a second connection while in OpenSent is refused rather than run
 //! alongside until its OPEN arrives (collisions are resolved from OpenConfirm on).
@@ -12,7 +16,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -40,6 +44,8 @@ pub enum Command<S> {
     /// A connection from the peer, accepted by the owner's [`super::transport::Listener`].
     Accept(S),
     SendUpdate(Update),
+    /// Already-encoded UPDATEs, e.g. an update group's, shared with its other members.
+    SendEncoded(Arc<[Bytes]>),
     SendRouteRefresh(RouteRefresh),
 }
 
@@ -88,9 +94,64 @@ pub fn spawn<C: Connector>(session: Session, connector: C) -> SessionHandle<C::S
     }
 }
 
+/// Spawns a task running `session` with the owner's channels: commands from `commands`,
+/// events into `events`. The task ends when `commands` is closed.
+pub fn spawn_with<C, R, E>(session: Session, connector: C, commands: R, events: E) -> JoinHandle<()>
+where
+    C: Connector,
+    R: CommandSource<C::Stream>,
+    E: EventSink,
+{
+    tokio::spawn(run(session, connector, commands, events))
+}
+
+/// Where a session task gets its commands: a bounded or an unbounded channel.
+pub trait CommandSource<S>: Send + 'static {
+    fn recv(&mut self) -> impl Future<Output = Option<Command<S>>> + Send;
+}
+
+impl<S: Send + 'static> CommandSource<S> for mpsc::Receiver<Command<S>> {
+    fn recv(&mut self) -> impl Future<Output = Option<Command<S>>> + Send {
+        mpsc::Receiver::recv(self)
+    }
+}
+
+impl<S: Send + 'static> CommandSource<S> for mpsc::UnboundedReceiver<Command<S>> {
+    fn recv(&mut self) -> impl Future<Output = Option<Command<S>>> + Send {
+        mpsc::UnboundedReceiver::recv(self)
+    }
+}
+
+/// Where a session task reports to. Waiting here is backpressure: the task reads nothing
+/// more from its connection until the owner takes the event.
+pub trait EventSink: Send + 'static {
+    fn report(&self, event: SessionEvent) -> impl Future<Output = ()> + Send;
+}
+
+impl EventSink for mpsc::Sender<SessionEvent> {
+    async fn report(&self, event: SessionEvent) {
+        // An owner that stopped listening still gets its session run until it drops the
+        // command channel.
+        let _ = self.send(event).await;
+    }
+}
+
+/// Events of many sessions in one channel, each tagged with its session's key.
+#[derive(Debug, Clone)]
+pub struct Tagged<K> {
+    pub key: K,
+    pub sender: mpsc::Sender<(K, SessionEvent)>,
+}
+
+impl<K: Clone + Send + Sync + 'static> EventSink for Tagged<K> {
+    async fn report(&self, event: SessionEvent) {
+        let _ = self.sender.send((self.key.clone(), event)).await;
+    }
+}
+
 type Connecting<S> = Pin<Box<dyn Future<Output = io::Result<S>> + Send>>;
 
-struct Driver<C: Connector> {
+struct Driver<C: Connector, E> {
     session: Session,
     connector: Arc<C>,
     stream: Option<C::Stream>,
@@ -98,15 +159,15 @@ struct Driver<C: Connector> {
     connecting: Option<Connecting<C::Stream>>,
     read_buf: BytesMut,
     write_buf: BytesMut,
-    events: mpsc::Sender<SessionEvent>,
+    events: E,
 }
 
 /// Runs `session` until `commands` is closed.
-pub async fn run<C: Connector>(
+pub async fn run<C: Connector, R: CommandSource<C::Stream>, E: EventSink>(
     session: Session,
     connector: C,
-    mut commands: mpsc::Receiver<Command<C::Stream>>,
-    events: mpsc::Sender<SessionEvent>,
+    mut commands: R,
+    events: E,
 ) {
     let mut d = Driver {
         session,
@@ -177,7 +238,7 @@ fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
-impl<C: Connector> Driver<C> {
+impl<C: Connector, E: EventSink> Driver<C, E> {
     async fn command(&mut self, cmd: Command<C::Stream>) {
         match cmd {
             Command::Start => self.feed(Event::ManualStart).await,
@@ -187,6 +248,7 @@ impl<C: Connector> Driver<C> {
             }
             Command::Stop => self.feed(Event::ManualStop).await,
             Command::SendUpdate(u) => self.feed(Event::SendUpdate(u)).await,
+            Command::SendEncoded(m) => self.feed(Event::SendEncoded(m)).await,
             Command::SendRouteRefresh(rr) => self.feed(Event::SendRouteRefresh(rr)).await,
             Command::Accept(stream) => self.accept(stream).await,
         }
@@ -270,6 +332,7 @@ impl<C: Connector> Driver<C> {
                 None
             }
             Action::Send(message) => self.send(&message).await,
+            Action::SendEncoded(messages) => self.send_encoded(&messages).await,
             Action::CloseConnection => {
                 self.connecting = None;
                 self.direction = None;
@@ -318,9 +381,24 @@ impl<C: Connector> Driver<C> {
         }
     }
 
+    async fn send_encoded(&mut self, messages: &[Bytes]) -> Option<Event> {
+        let stream = self.stream.as_mut()?;
+        let written = async {
+            for m in messages {
+                stream.write_all(m).await?;
+            }
+            stream.flush().await
+        };
+        match written.await {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::info!(peer = %self.session.config().address, error = %e, "BGP write failed");
+                Some(Event::TcpConnectionFails)
+            }
+        }
+    }
+
     async fn report(&mut self, event: SessionEvent) {
-        // An owner that stopped listening still gets its session run until it drops the
-        // command channel.
-        let _ = self.events.send(event).await;
+        self.events.report(event).await;
     }
 }

@@ -1,6 +1,9 @@
 //! The FSM's vocabulary: states, input events and output actions (RFC 4271 §8).
 
 use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
 
 use crate::codec::{
     Action as CodecAction, DecodeError, Message, Notification, RouteRefresh, Update,
@@ -61,6 +64,9 @@ pub enum Event {
     SendUpdate(Update),
     /// The owner asks to send a ROUTE-REFRESH; sent only when Established.
     SendRouteRefresh(RouteRefresh),
+    /// The owner asks to send already-encoded UPDATE messages (shared by an update group's
+    /// members); sent only when Established.
+    SendEncoded(Arc<[Bytes]>),
     /// Collision detection (RFC 4271 §6.8) chose to close this session's connection in
     /// favour of another one to the same peer: CEASE / Connection Collision Resolution.
     CollisionLost,
@@ -103,6 +109,8 @@ pub enum Action {
     /// Open a TCP connection to the peer.
     Connect,
     Send(Message),
+    /// Write these already-encoded messages as they are.
+    SendEncoded(Arc<[Bytes]>),
     /// Close the connection (or abandon the attempt), after sending what was queued.
     CloseConnection,
     SessionUp(Box<Negotiated>),

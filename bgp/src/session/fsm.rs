@@ -249,6 +249,10 @@ impl Session {
                 out.push(Action::Send(Message::Update(update)));
                 self.restart_keepalive(now);
             }
+            (Established, Event::SendEncoded(messages)) => {
+                out.push(Action::SendEncoded(messages));
+                self.restart_keepalive(now);
+            }
             (Established, Event::SendRouteRefresh(rr)) => {
                 out.push(Action::Send(Message::RouteRefresh(rr)));
             }

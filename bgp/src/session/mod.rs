@@ -20,7 +20,9 @@ pub use event::{Action, DownReason, Event, State};
 pub use fsm::{LARGE_HOLD_TIME, Session};
 pub use negotiated::{Negotiated, PeerGracefulRestart, local_open, validate_open};
 
-pub use driver::{Command, SessionEvent, SessionHandle, spawn};
+pub use driver::{
+    Command, CommandSource, EventSink, SessionEvent, SessionHandle, Tagged, spawn, spawn_with,
+};
 pub use transport::{Connector, Listener, TcpConnector};
 
 #[cfg(test)]

@@ -101,6 +101,8 @@ pub struct Negotiated {
     pub add_path_send: FamilySet,
     /// The context to encode and decode the session's messages with.
     pub codec: CodecContext,
+    /// Our end of the connection, when the stream knows it (filled in by the driver).
+    pub local_address: Option<std::net::SocketAddr>,
 }
 
 impl Negotiated {
@@ -135,6 +137,7 @@ impl Negotiated {
             add_path_receive: codec.add_path_receive,
             add_path_send: codec.add_path_send,
             codec,
+            local_address: None,
         }
     }
 
