@@ -12,6 +12,8 @@
 //! * A second connection while in OpenSent or later is not handled here: the owner resolves
 //!   the collision with [`super::collision::resolve_collision`] and reports
 //!   [`Event::CollisionLost`] to the loser.
+//! * A malformed NOTIFICATION from the peer is not answered (RFC 4271 §6.4) and is reported
+//!   as [`DownReason::ConnectionLost`]: its code and subcode cannot be read.
 
 use std::time::{Duration, Instant};
 
@@ -256,13 +258,14 @@ impl Session {
             (Established, Event::SendRouteRefresh(rr)) => {
                 out.push(Action::Send(Message::RouteRefresh(rr)));
             }
-            (OpenSent | OpenConfirm | Established, Event::Message(_)) => {
+            // RFC 6608 §3: the data is the type of the unexpected message.
+            (OpenSent | OpenConfirm | Established, Event::Message(message)) => {
                 let subcode = match self.state {
                     OpenSent => FsmError::UnexpectedMessageInOpenSent,
                     OpenConfirm => FsmError::UnexpectedMessageInOpenConfirm,
                     _ => FsmError::UnexpectedMessageInEstablished,
                 };
-                let n = Notification::new(subcode, Vec::new());
+                let n = Notification::new(subcode, vec![message.message_type().to_u8()]);
                 self.fail(DownReason::NotificationSent(n.clone()), Some(n), now, out);
             }
             // Start events, a second connection (collisions are resolved by the owner),
@@ -322,16 +325,23 @@ impl Session {
     }
 
     fn decode_error(&mut self, e: DecodeError, now: Instant, out: &mut Vec<Action>) {
-        tracing::warn!(peer = %self.config.address, error = %e, "malformed message");
         match (&e.action, e.notification_to_send()) {
             (CodecAction::SessionReset(_), Some(n)) => {
+                tracing::warn!(peer = %self.config.address, error = %e, "malformed message");
                 let n = n.clone();
                 self.fail(DownReason::NotificationSent(n.clone()), Some(n), now, out);
             }
-            // A malformed NOTIFICATION: close without answering (RFC 4271 §6.4).
-            (CodecAction::SessionReset(n), None) => {
-                let reason = DownReason::NotificationReceived(n.clone());
-                self.fail(reason, None, now, out);
+            // A malformed NOTIFICATION: close without answering (RFC 4271 §6.4). The codec
+            // only rejects a NOTIFICATION too short to hold its error code and subcode, so
+            // what the peer meant is unknown; the NOTIFICATION in the error is the one we
+            // would have sent, not the peer's. The peer ended the session: ConnectionLost.
+            (CodecAction::SessionReset(_), None) => {
+                tracing::warn!(
+                    peer = %self.config.address,
+                    error = %e.kind,
+                    "peer sent a malformed NOTIFICATION; closing without a reply"
+                );
+                self.fail(DownReason::ConnectionLost, None, now, out);
             }
             // Softer actions only come with a decoded UPDATE (Update::errors); nothing to do.
             _ => {}

@@ -43,8 +43,13 @@ fn kind(action: &Action) -> String {
         Action::Send(Message::RouteRefresh(_)) => "Send ROUTE-REFRESH".into(),
         Action::Send(Message::Notification(n)) => {
             let (code, subcode) = n.code_subcode();
-            format!("Send NOTIFICATION {code}/{subcode}")
+            if n.data.is_empty() {
+                format!("Send NOTIFICATION {code}/{subcode}")
+            } else {
+                format!("Send NOTIFICATION {code}/{subcode} {:02x?}", n.data)
+            }
         }
+        Action::SendEncoded(messages) => format!("Send {} encoded", messages.len()),
         Action::CloseConnection => "Close".into(),
         Action::SessionUp(_) => "Up".into(),
         Action::SessionDown(_) => "Down".into(),
@@ -104,7 +109,20 @@ fn transitions_follow_rfc4271_section_8() {
             Vec::new(),
         )))
     };
+    let route_refresh = || {
+        Event::Message(Message::RouteRefresh(crate::codec::RouteRefresh::request(
+            AddressFamily::IPV4_UNICAST,
+        )))
+    };
     let send_update = || Event::SendUpdate(Update::default());
+    let send_encoded = || {
+        let messages: std::sync::Arc<[bytes::Bytes]> = vec![
+            bytes::Bytes::from_static(b"a"),
+            bytes::Bytes::from_static(b"b"),
+        ]
+        .into();
+        Event::SendEncoded(messages)
+    };
     #[rustfmt::skip]
     let table: Vec<(State, Event, State, &[&str])> = vec![
         (Idle, Event::ManualStart, Connect, &["Connect"]),
@@ -123,17 +141,19 @@ fn transitions_follow_rfc4271_section_8() {
         (Active, Event::ManualStop, Idle, &["Close"]),
         (OpenSent, open(), OpenConfirm, &["Send KEEPALIVE"]),
         (OpenSent, Event::TcpConnectionFails, Active, &["Close"]),
-        (OpenSent, keepalive(), Idle, &["Send NOTIFICATION 5/1", "Close"]),
-        (OpenSent, update(), Idle, &["Send NOTIFICATION 5/1", "Close"]),
+        (OpenSent, keepalive(), Idle, &["Send NOTIFICATION 5/1 [04]", "Close"]),
+        (OpenSent, update(), Idle, &["Send NOTIFICATION 5/1 [02]", "Close"]),
         (OpenSent, notification(), Idle, &["Close"]),
         (OpenSent, Event::HoldTimerExpires, Idle, &["Send NOTIFICATION 4/0", "Close"]),
         (OpenSent, Event::ManualStop, Idle, &["Send NOTIFICATION 6/2", "Close"]),
         (OpenSent, send_update(), OpenSent, &[]),
+        (OpenSent, send_encoded(), OpenSent, &[]),
         (OpenSent, Event::CollisionLost, Active, &["Send NOTIFICATION 6/7", "Close"]),
         (OpenConfirm, keepalive(), Established, &["Up"]),
         (OpenConfirm, Event::KeepaliveTimerExpires, OpenConfirm, &["Send KEEPALIVE"]),
-        (OpenConfirm, open(), Idle, &["Send NOTIFICATION 5/2", "Close"]),
-        (OpenConfirm, update(), Idle, &["Send NOTIFICATION 5/2", "Close"]),
+        (OpenConfirm, open(), Idle, &["Send NOTIFICATION 5/2 [01]", "Close"]),
+        (OpenConfirm, update(), Idle, &["Send NOTIFICATION 5/2 [02]", "Close"]),
+        (OpenConfirm, route_refresh(), Idle, &["Send NOTIFICATION 5/2 [05]", "Close"]),
         (OpenConfirm, Event::HoldTimerExpires, Idle, &["Send NOTIFICATION 4/0", "Close"]),
         (OpenConfirm, Event::TcpConnectionFails, Idle, &["Close"]),
         (OpenConfirm, notification(), Idle, &["Close"]),
@@ -142,7 +162,8 @@ fn transitions_follow_rfc4271_section_8() {
         (Established, update(), Established, &["Deliver"]),
         (Established, Event::KeepaliveTimerExpires, Established, &["Send KEEPALIVE"]),
         (Established, send_update(), Established, &["Send UPDATE"]),
-        (Established, open(), Idle, &["Send NOTIFICATION 5/3", "Close", "Down"]),
+        (Established, send_encoded(), Established, &["Send 2 encoded"]),
+        (Established, open(), Idle, &["Send NOTIFICATION 5/3 [01]", "Close", "Down"]),
         (Established, notification(), Idle, &["Close", "Down"]),
         (Established, Event::TcpConnectionFails, Idle, &["Close", "Down"]),
         (Established, Event::HoldTimerExpires, Idle, &["Send NOTIFICATION 4/0", "Close", "Down"]),
@@ -482,4 +503,64 @@ fn update_errors_calling_for_session_reset_reset_the_session() {
         actions.last(),
         Some(Action::SessionDown(DownReason::NotificationSent(_)))
     ));
+}
+
+#[test]
+fn unexpected_messages_are_answered_with_their_type_as_fsm_error_data() {
+    let now = Instant::now();
+    let rr = || {
+        Message::RouteRefresh(crate::codec::RouteRefresh::request(
+            AddressFamily::IPV4_UNICAST,
+        ))
+    };
+    for (state, message, subcode, type_code) in [
+        (State::OpenSent, Message::Keepalive, 1, 4),
+        (State::OpenSent, Message::Update(Update::default()), 1, 2),
+        (State::OpenSent, rr(), 1, 5),
+        (State::OpenConfirm, Message::Open(peer_open(90)), 2, 1),
+        (State::OpenConfirm, rr(), 2, 5),
+        (State::Established, Message::Open(peer_open(90)), 3, 1),
+    ] {
+        let mut s = session_in(state, config(), now);
+        let label = format!("{state} + {:?}", message.message_type());
+        let actions = s.handle(Event::Message(message), now);
+        let n = notification_sent(&actions).expect("a NOTIFICATION is sent");
+        assert_eq!(n.code_subcode(), (5, subcode), "{label}");
+        assert_eq!(n.data, [type_code], "{label}: RFC 6608 §3 data");
+        if state == State::Established {
+            let sent = Action::SessionDown(DownReason::NotificationSent(n.clone()));
+            assert_eq!(actions.last(), Some(&sent), "{label}");
+        }
+    }
+}
+
+/// A NOTIFICATION of 20 octets: the header is readable, the code/subcode pair is not.
+fn short_notification_error() -> DecodeError {
+    let mut frame = BytesMut::new();
+    frame.extend_from_slice(&crate::codec::MARKER);
+    frame.extend_from_slice(&20u16.to_be_bytes());
+    frame.extend_from_slice(&[3, 6]);
+    let err = crate::codec::frame_length(&frame, &CodecContext::default()).unwrap_err();
+    assert_eq!(
+        err.message_type,
+        Some(crate::codec::MessageType::Notification)
+    );
+    err
+}
+
+#[test]
+fn malformed_notification_is_not_answered_and_reported_as_the_connection_lost() {
+    let now = Instant::now();
+    for state in [State::OpenSent, State::OpenConfirm, State::Established] {
+        let mut s = session_in(state, config(), now);
+        let actions = s.handle(Event::DecodeError(short_notification_error()), now);
+        assert_eq!(notification_sent(&actions), None, "{state}: no reply");
+        let mut expected = vec![Action::CloseConnection];
+        if state == State::Established {
+            expected.push(Action::SessionDown(DownReason::ConnectionLost));
+        }
+        assert_eq!(actions, expected, "{state}");
+        assert_eq!(s.last_error(), Some(&DownReason::ConnectionLost), "{state}");
+        assert_eq!(s.state(), State::Idle, "{state}");
+    }
 }
