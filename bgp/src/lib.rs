@@ -6,3 +6,4 @@
 pub mod codec;
 pub mod rib;
 pub mod session;
+pub mod speaker;

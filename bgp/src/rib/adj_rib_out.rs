@@ -35,6 +35,10 @@ impl AdjRibOut {
         }
     }
 
+    pub fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+
     /// Every route, IPv4 first, in prefix order.
     pub fn iter(&self) -> impl Iterator<Item = (Prefix, &Attributes)> {
         let v4 = self.v4.iter().map(|(p, a)| (Prefix::V4(*p), a));

@@ -57,6 +57,27 @@ impl<P: RibPolicy> Rib<P> {
         self.peers.get(&id).map(|p| p.route_count)
     }
 
+    /// Routes in `id`'s Adj-RIB-Out (its update group's); 0 if not established.
+    pub fn adj_rib_out_count(&self, id: PeerId) -> usize {
+        self.groups
+            .iter()
+            .find(|g| g.members.contains(&id))
+            .map_or(0, |g| g.adj_rib_out.len())
+    }
+
+    /// Whether `id` is in graceful restart: its routes kept, stale, until End-of-RIB or the
+    /// deadline.
+    pub fn peer_restarting(&self, id: PeerId) -> bool {
+        self.peers
+            .get(&id)
+            .is_some_and(|p| p.restart_deadline.is_some())
+    }
+
+    /// The settings `id` was added with.
+    pub fn peer_config(&self, id: PeerId) -> Option<&super::PeerConfig> {
+        self.peers.get(&id).map(|p| &p.config)
+    }
+
     /// Prefixes in the Loc-RIB.
     pub fn prefix_count(&self) -> usize {
         self.table.len()

@@ -83,7 +83,10 @@ pub struct SessionHandle<S> {
 const CHANNEL_CAPACITY: usize = 256;
 
 /// Spawns a task running `session` (not started: send [`Command::Start`]).
-pub fn spawn<C: Connector>(session: Session, connector: C) -> SessionHandle<C::Stream> {
+pub fn spawn<C: Connector>(session: Session, connector: C) -> SessionHandle<C::Stream>
+where
+    C::Stream: LocalAddress,
+{
     let (cmd_tx, cmd_rx) = mpsc::channel(CHANNEL_CAPACITY);
     let (ev_tx, ev_rx) = mpsc::channel(CHANNEL_CAPACITY);
     let task = tokio::spawn(run(session, connector, cmd_rx, ev_tx));
@@ -99,11 +102,29 @@ pub fn spawn<C: Connector>(session: Session, connector: C) -> SessionHandle<C::S
 pub fn spawn_with<C, R, E>(session: Session, connector: C, commands: R, events: E) -> JoinHandle<()>
 where
     C: Connector,
+    C::Stream: LocalAddress,
     R: CommandSource<C::Stream>,
     E: EventSink,
 {
     tokio::spawn(run(session, connector, commands, events))
 }
+
+/// Streams that can say which local address they are bound to: the driver records it in
+/// [`Negotiated::local_address`] (the speaker's next hop towards this peer).
+pub trait LocalAddress {
+    fn local_address(&self) -> Option<std::net::SocketAddr> {
+        None
+    }
+}
+
+impl LocalAddress for tokio::net::TcpStream {
+    fn local_address(&self) -> Option<std::net::SocketAddr> {
+        self.local_addr().ok()
+    }
+}
+
+/// In-memory pipes have no address.
+impl LocalAddress for tokio::io::DuplexStream {}
 
 /// Where a session task gets its commands: a bounded or an unbounded channel.
 pub trait CommandSource<S>: Send + 'static {
@@ -168,7 +189,9 @@ pub async fn run<C: Connector, R: CommandSource<C::Stream>, E: EventSink>(
     connector: C,
     mut commands: R,
     events: E,
-) {
+) where
+    C::Stream: LocalAddress,
+{
     let mut d = Driver {
         session,
         connector: Arc::new(connector),
@@ -238,7 +261,10 @@ fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
-impl<C: Connector, E: EventSink> Driver<C, E> {
+impl<C: Connector, E: EventSink> Driver<C, E>
+where
+    C::Stream: LocalAddress,
+{
     async fn command(&mut self, cmd: Command<C::Stream>) {
         match cmd {
             Command::Start => self.feed(Event::ManualStart).await,
@@ -342,7 +368,8 @@ impl<C: Connector, E: EventSink> Driver<C, E> {
                 }
                 None
             }
-            Action::SessionUp(n) => {
+            Action::SessionUp(mut n) => {
+                n.local_address = self.stream.as_ref().and_then(LocalAddress::local_address);
                 self.report(SessionEvent::Up(n)).await;
                 None
             }

@@ -21,7 +21,8 @@ pub use fsm::{LARGE_HOLD_TIME, Session};
 pub use negotiated::{Negotiated, PeerGracefulRestart, local_open, validate_open};
 
 pub use driver::{
-    Command, CommandSource, EventSink, SessionEvent, SessionHandle, Tagged, spawn, spawn_with,
+    Command, CommandSource, EventSink, LocalAddress, SessionEvent, SessionHandle, Tagged, spawn,
+    spawn_with,
 };
 pub use transport::{Connector, Listener, TcpConnector};
 

@@ -1,0 +1,220 @@
+//! The speaker: one task that owns the [`Rib`](crate::rib::Rib) and runs a session task per
+//! peer ([`crate::session::driver`]), joining them.
+//!
+//! * The embedder adds and removes peers, originates and withdraws its own routes, and asks
+//!   for status through a [`Speaker`] handle; it learns Loc-RIB changes and peer state
+//!   changes from [`Speaker::events`] (which it must keep reading: a full channel stops the
+//!   speaker, and with it every session's reading, until it is drained).
+//! * Received UPDATEs go through [`Rib::apply_update`](crate::rib::Rib::apply_update). After
+//!   each burst of work (everything already waiting, up to [`BATCH`] items) the speaker
+//!   flushes the RIB's update groups once and hands each group's encoded UPDATEs, shared, to
+//!   every member session: a burst of changes costs one encoding per group, not per peer.
+//! * A session coming up joins its update group and is sent the group's table and
+//!   End-of-RIB. A session going down with graceful restart negotiated (RFC 4724) and lost
+//!   without a NOTIFICATION keeps the peer's routes, stale, for the peer's restart time;
+//!   End-of-RIB from the peer or the deadline sweeps them.
+//! * ROUTE-REFRESH requests are answered from the group's Adj-RIB-Out, inside
+//!   Beginning/End-of-RIB-Refresh markers when enhanced route refresh was negotiated.
+//! * Connections from peers come from the speaker's [`PeerListener`] (if any) or the
+//!   embedder ([`Speaker::accept`]) and are handed to the session of the peer with that
+//!   address; connections from unknown addresses are closed.
+//!
+//! Commands to the speaker and from the speaker to its sessions go over unbounded channels,
+//! so the speaker never waits for a session that waits for it; session events reach the
+//! speaker over one bounded channel, which is the backpressure on reading from peers.
+//!
+//! Graceful restart of the speaker itself: [`Speaker::detach`] ends every connection without
+//! a NOTIFICATION, so peers that negotiated graceful restart keep our routes; the next run
+//! offers the Restart State bit (see [`crate::session::PeerConfig`]) and, because the
+//! embedder originates its routes before adding peers, sends them all before End-of-RIB.
+//!
+//! Limits: after our own restart, routes learned from other peers are not held back until
+//! their End-of-RIB (RFC 4724 §4.1 deferral); enhanced-route-refresh markers from the peer
+//! are not acted on; `NextHopMode::Keep` towards eBGP peers is treated as the default.
+
+mod listener;
+mod owner;
+mod status;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::codec::Prefix;
+use crate::rib::{BestChange, PeerId, RibPolicy, RouteAttributes};
+use crate::session::{Connector, DownReason, LocalAddress, LocalSpeaker, PeerConfig};
+
+pub use listener::{NoListener, PeerListener};
+pub use status::{PeerStatus, SpeakerStatus};
+
+/// Items (commands, session events, connections) handled before the RIB is flushed.
+pub const BATCH: usize = 1024;
+
+/// Capacity of the event channel to the embedder, in events.
+const EVENT_CAPACITY: usize = 1024;
+/// Capacity of the channel all sessions report into.
+const SESSION_EVENT_CAPACITY: usize = 4096;
+
+/// Who the speaker is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeakerConfig {
+    pub local: LocalSpeaker,
+    /// Route-reflection CLUSTER_ID; the router ID when `None`.
+    pub cluster_id: Option<Ipv4Addr>,
+}
+
+impl SpeakerConfig {
+    pub fn new(local: LocalSpeaker) -> Self {
+        Self {
+            local,
+            cluster_id: None,
+        }
+    }
+}
+
+/// One peer: its session settings and what the RIB needs beyond them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerSettings {
+    pub session: PeerConfig,
+    /// Tag handed to [`RibPolicy::export`] (through the update group's key).
+    pub export_policy: u32,
+    /// Our IPv6 next hop for IPv6 routes when the session runs over IPv4.
+    pub local_ipv6_next_hop: Option<Ipv6Addr>,
+}
+
+impl PeerSettings {
+    pub fn new(session: PeerConfig) -> Self {
+        Self {
+            session,
+            export_policy: 0,
+            local_ipv6_next_hop: None,
+        }
+    }
+}
+
+/// What the embedder asks of the speaker.
+#[derive(Debug)]
+pub enum Command<S> {
+    /// Adds a peer and starts its session (passive if its settings say so). Adding a peer
+    /// that exists with different settings replaces it (its session restarts).
+    AddPeer(Box<PeerSettings>),
+    /// Stops the peer's session (CEASE) and withdraws its routes.
+    RemovePeer(IpAddr),
+    /// A connection the embedder accepted from `SocketAddr`.
+    Accept(S, SocketAddr),
+    Originate(Prefix, Box<RouteAttributes>),
+    Withdraw(Prefix),
+    /// Re-runs the export policy over every route (after its rules changed).
+    ReevaluateExports,
+    Status(oneshot::Sender<SpeakerStatus>),
+    /// Stops every session with CEASE and ends the speaker.
+    Stop,
+    /// Closes every connection without a NOTIFICATION and ends the speaker: peers that
+    /// negotiated graceful restart keep our routes until we come back.
+    Detach,
+}
+
+/// What the speaker tells the embedder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    PeerUp {
+        address: IpAddr,
+        peer: PeerId,
+    },
+    PeerDown {
+        address: IpAddr,
+        peer: PeerId,
+        reason: DownReason,
+        /// The peer's routes are kept, stale, for its graceful restart.
+        routes_kept: bool,
+    },
+    /// Loc-RIB changes accepted by [`RibPolicy::install`], in the order they happened.
+    Best(Vec<BestChange>),
+}
+
+/// The embedder's handle on a running speaker. Dropping it stops the speaker as
+/// [`Command::Stop`] does.
+#[derive(Debug)]
+pub struct Speaker<S> {
+    commands: mpsc::UnboundedSender<Command<S>>,
+    pub events: mpsc::Receiver<Event>,
+    pub task: JoinHandle<()>,
+}
+
+impl<S> Speaker<S> {
+    fn send(&self, command: Command<S>) {
+        // The task only ends when told to; after that there is nobody to tell.
+        let _ = self.commands.send(command);
+    }
+
+    pub fn add_peer(&self, settings: PeerSettings) {
+        self.send(Command::AddPeer(Box::new(settings)));
+    }
+
+    pub fn remove_peer(&self, address: IpAddr) {
+        self.send(Command::RemovePeer(address));
+    }
+
+    pub fn accept(&self, stream: S, from: SocketAddr) {
+        self.send(Command::Accept(stream, from));
+    }
+
+    pub fn originate(&self, prefix: Prefix, attributes: RouteAttributes) {
+        self.send(Command::Originate(prefix, Box::new(attributes)));
+    }
+
+    pub fn withdraw(&self, prefix: Prefix) {
+        self.send(Command::Withdraw(prefix));
+    }
+
+    pub fn reevaluate_exports(&self) {
+        self.send(Command::ReevaluateExports);
+    }
+
+    /// Peers, their states and route counts; `None` once the speaker has ended.
+    pub async fn status(&self) -> Option<SpeakerStatus> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Status(tx));
+        rx.await.ok()
+    }
+
+    pub fn stop(&self) {
+        self.send(Command::Stop);
+    }
+
+    pub fn detach(&self) {
+        self.send(Command::Detach);
+    }
+
+    /// Another sender of commands, e.g. for a task accepting connections.
+    pub fn commands(&self) -> mpsc::UnboundedSender<Command<S>> {
+        self.commands.clone()
+    }
+}
+
+/// Starts a speaker. Sessions connect with `connector`; `listener` (if any) accepts the
+/// peers' connections. Originate routes before adding peers: a peer is sent End-of-RIB
+/// right after the table it finds when its session comes up.
+pub fn spawn<P, C, L>(
+    config: SpeakerConfig,
+    policy: P,
+    connector: C,
+    listener: Option<L>,
+) -> Speaker<C::Stream>
+where
+    P: RibPolicy + Send + 'static,
+    C: Connector + Clone,
+    C::Stream: LocalAddress,
+    L: PeerListener<Stream = C::Stream>,
+{
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (ev_tx, ev_rx) = mpsc::channel(EVENT_CAPACITY);
+    let owner = owner::Owner::new(config, policy, connector, listener, ev_tx);
+    let task = tokio::spawn(owner.run(cmd_rx));
+    Speaker {
+        commands: cmd_tx,
+        events: ev_rx,
+        task,
+    }
+}

@@ -1,0 +1,212 @@
+//! Our speakers (session tasks + RIB under one owner) talking over loopback TCP: eBGP route
+//! exchange and withdrawal, route reflection to several clients through one update group,
+//! routes withdrawn when a session ends with CEASE, connections from strangers refused, and
+//! status.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use bgp::codec::{AsPath, Ipv4Prefix, Origin, PathAttributes, Prefix};
+use bgp::rib::{AcceptAll, BestChange, RouteAttributes, RouteSource};
+use bgp::session::{LocalSpeaker, PeerConfig, State, TcpConnector};
+use bgp::speaker::{self, Event, PeerSettings, Speaker, SpeakerConfig};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+
+/// Events are awaited at most this long (generous for a busy machine).
+const WAIT: Duration = Duration::from_secs(10);
+
+fn ip(last: u8) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, last)
+}
+
+fn prefix(third: u8) -> Prefix {
+    Prefix::V4(Ipv4Prefix::new(Ipv4Addr::new(10, 0, third, 0), 24).unwrap())
+}
+
+/// One speaker listening on 127.0.0.`last`, an ephemeral port.
+struct Node {
+    speaker: Speaker<TcpStream>,
+    address: SocketAddr,
+    asn: u32,
+}
+
+async fn node(last: u8, asn: u32) -> Node {
+    let listener = TcpListener::bind((ip(last), 0)).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let config = SpeakerConfig::new(LocalSpeaker {
+        asn,
+        router_id: Ipv4Addr::new(last, last, last, last),
+    });
+    let speaker = speaker::spawn(config, AcceptAll, TcpConnector, Some(listener));
+    Node {
+        speaker,
+        address,
+        asn,
+    }
+}
+
+/// Settings for `from` to peer with `to`: the side with the lower address connects, the
+/// other waits.
+fn settings(from: &Node, to: &Node) -> PeerSettings {
+    let mut config = PeerConfig::new(to.address.ip(), to.asn);
+    config.port = to.address.port();
+    config.source_address = Some(from.address.ip());
+    config.passive = from.address.ip() > to.address.ip();
+    config.hold_time = 9;
+    config.connect_retry_time = Duration::from_secs(1);
+    config.idle_hold_time = Duration::from_millis(200);
+    PeerSettings::new(config)
+}
+
+fn peer(a: &Node, b: &Node) {
+    a.speaker.add_peer(settings(a, b));
+    b.speaker.add_peer(settings(b, a));
+}
+
+fn route(next_hop: Ipv4Addr) -> RouteAttributes {
+    RouteAttributes::from(PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::default()),
+        next_hop: Some(next_hop),
+        ..PathAttributes::default()
+    })
+}
+
+/// Reads events until `want` holds for one of them; returns every Loc-RIB change seen.
+async fn until(node: &mut Node, mut want: impl FnMut(&Event) -> bool) -> Vec<BestChange> {
+    let mut seen = Vec::new();
+    let result = timeout(WAIT, async {
+        loop {
+            let event = node.speaker.events.recv().await.expect("speaker running");
+            if let Event::Best(changes) = &event {
+                seen.extend(changes.iter().cloned());
+            }
+            if want(&event) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        result.is_ok(),
+        "event not seen within {WAIT:?}; changes so far: {seen:?}"
+    );
+    seen
+}
+
+async fn until_best(node: &mut Node, p: Prefix, reachable: bool) -> BestChange {
+    let changes = until(node, |e| {
+        matches!(e, Event::Best(c) if c.iter().any(|c| c.prefix == p && c.best.is_some() == reachable))
+    })
+    .await;
+    changes
+        .into_iter()
+        .rev()
+        .find(|c| c.prefix == p)
+        .expect("change seen")
+}
+
+async fn until_up(node: &mut Node) {
+    until(node, |e| matches!(e, Event::PeerUp { .. })).await;
+}
+
+#[tokio::test]
+async fn ebgp_route_reaches_the_peer_and_is_withdrawn() {
+    let a = node(11, 65001).await;
+    let mut b = node(12, 65002).await;
+    a.speaker.originate(prefix(1), route(ip(11)));
+    peer(&a, &b);
+    let change = until_best(&mut b, prefix(1), true).await;
+    let best = change.best.unwrap();
+    let attrs = &best.attributes.path;
+    assert_eq!(attrs.as_path, Some(AsPath::from_sequence([65001])));
+    assert_eq!(attrs.next_hop, Some(ip(11)), "eBGP next hop is A's address");
+    assert!(matches!(best.source, RouteSource::Peer(_)));
+
+    // A route originated while the session is up follows; a withdrawal removes it.
+    a.speaker.originate(prefix(2), route(ip(11)));
+    until_best(&mut b, prefix(2), true).await;
+    a.speaker.withdraw(prefix(1));
+    until_best(&mut b, prefix(1), false).await;
+
+    let status = b.speaker.status().await.unwrap();
+    assert_eq!(status.prefixes, 1);
+    let p = &status.peers[0];
+    assert_eq!(
+        (p.address, p.state),
+        (IpAddr::V4(ip(11)), State::Established)
+    );
+    // B's update group sends A's route back too (one encoding for every member); A drops it
+    // by its AS-path loop check.
+    assert_eq!((p.routes_received, p.routes_sent), (1, 1));
+    let status = a.speaker.status().await.unwrap();
+    assert_eq!(status.prefixes, 1, "{status:?}");
+    let p = &status.peers[0];
+    assert_eq!((p.routes_received, p.routes_sent), (0, 1), "{status:?}");
+}
+
+#[tokio::test]
+async fn route_reflector_reflects_a_client_route_to_every_other_client_in_one_group() {
+    let mut rr = node(21, 65000).await;
+    let mut clients = Vec::new();
+    for last in 22..=25 {
+        clients.push(node(last, 65000).await);
+    }
+    for client in &clients {
+        let mut s = settings(&rr, client);
+        s.session.route_reflector_client = true;
+        rr.speaker.add_peer(s);
+        client.speaker.add_peer(settings(client, &rr));
+    }
+    for _ in &clients {
+        until_up(&mut rr).await;
+    }
+    clients[0].speaker.originate(prefix(7), route(ip(22)));
+    for client in &mut clients[1..] {
+        let best = until_best(client, prefix(7), true).await.best.unwrap();
+        let attrs = &best.attributes.path;
+        assert_eq!(
+            attrs.next_hop,
+            Some(ip(22)),
+            "reflection keeps the next hop"
+        );
+        assert_eq!(attrs.originator_id, Some(Ipv4Addr::new(22, 22, 22, 22)));
+        assert_eq!(attrs.cluster_list, vec![Ipv4Addr::new(21, 21, 21, 21)]);
+    }
+    let status = rr.speaker.status().await.unwrap();
+    assert_eq!(
+        status.update_groups, 1,
+        "all clients share one encoding: {status:?}"
+    );
+    assert!(status.peers.iter().all(|p| p.state == State::Established));
+
+    // The client stops: CEASE, its route is withdrawn everywhere.
+    clients[0].speaker.stop();
+    for client in &mut clients[1..] {
+        until_best(client, prefix(7), false).await;
+    }
+}
+
+#[tokio::test]
+async fn removing_a_peer_withdraws_its_routes_and_strangers_are_refused() {
+    let a = node(31, 65001).await;
+    let mut b = node(32, 65002).await;
+    a.speaker.originate(prefix(3), route(ip(31)));
+    peer(&a, &b);
+    until_best(&mut b, prefix(3), true).await;
+
+    // A connection from an address that is not a peer is closed at once.
+    let stranger = tokio::net::TcpSocket::new_v4().unwrap();
+    stranger.bind((ip(39), 0).into()).unwrap();
+    let mut stream = stranger.connect(b.address).await.unwrap();
+    let mut buf = [0u8; 1];
+    let read = timeout(WAIT, tokio::io::AsyncReadExt::read(&mut stream, &mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+
+    b.speaker.remove_peer(IpAddr::V4(ip(31)));
+    until_best(&mut b, prefix(3), false).await;
+    let status = b.speaker.status().await.unwrap();
+    assert!(status.peers.is_empty());
+    assert_eq!(status.prefixes, 0);
+}
