@@ -1,8 +1,8 @@
 //! BGP ingest: one sender replays 1,000 pre-encoded UPDATEs of 1,000 IPv4 /24 prefixes
 //! sharing one attribute set (1M prefixes) to a receiver in the lab of bgp.md §5.1; the time
 //! from the first byte until the receiver holds every prefix, and the receiver's RSS growth
-//! per route. Receivers side by side in one run: our session driver feeding our RIB (in this
-//! process, on a thread inside the lab namespace), BIRD2 and GoBGP. Needs root; prints
+//! per route. Receivers side by side in one run: our speaker (in this process, on a thread
+//! inside the lab namespace), BIRD2 and GoBGP. Needs root; prints
 //! "skipped: needs root" otherwise.
 //!
 //! `cargo bench -p netns-tests --bench bgp_ingest [-- ours|bird|gobgp] [--prefixes N]`
@@ -60,14 +60,21 @@ fn ingest(
     })
 }
 
-/// Our receiver: a passive session on a thread inside the lab namespace, each received UPDATE
-/// applied to a RIB; the time from the first UPDATE to the RIB holding `total` prefixes, and
-/// this process's RSS growth meanwhile.
+/// Exports nothing, as the daemons are configured (`export none`).
+struct ExportNone;
+
+impl bgp::rib::RibPolicy for ExportNone {
+    fn export(&self, _: &bgp::rib::GroupKey, _: bgp::codec::Prefix, _: &bgp::rib::Route) -> bool {
+        false
+    }
+}
+
+/// Our receiver: the speaker (session task + RIB owner) on a thread inside the lab
+/// namespace with one passive peer; done when the Loc-RIB changes it reports cover `total`
+/// prefixes, as an embedder installing them would see them. RSS growth of this process.
 fn ours(updates: &[u8], total: u64) -> Option<Result> {
-    use bgp::rib::{AcceptAll, PeerConfig as RibPeer, PeerId, Rib, RibConfig};
-    use bgp::session::{
-        Command, Listener, LocalSpeaker, PeerConfig, Session, SessionEvent, TcpConnector, spawn,
-    };
+    use bgp::session::{LocalSpeaker, PeerConfig, TcpConnector};
+    use bgp::speaker::{Event, PeerSettings, SpeakerConfig};
 
     let lab = Lab::new("ingest-ours").ok()?;
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
@@ -79,69 +86,46 @@ fn ours(updates: &[u8], total: u64) -> Option<Result> {
                 .build()?;
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind((LAB_V4, 179)).await?;
-                let _ = ready_tx.send(());
-                let speaker = LocalSpeaker {
-                    asn: 65002,
-                    router_id: Ipv4Addr::new(10, 255, 0, 2),
-                };
+                let before = rss_kib(std::process::id()).unwrap_or(0);
+                let mut speaker = bgp::speaker::spawn(
+                    SpeakerConfig::new(LocalSpeaker {
+                        asn: 65002,
+                        router_id: Ipv4Addr::new(10, 255, 0, 2),
+                    }),
+                    ExportNone,
+                    TcpConnector,
+                    Some(listener),
+                );
                 let peer_ip = SPEAKER_V4.parse().map_err(std::io::Error::other)?;
                 let mut config = PeerConfig::new(peer_ip, 65001);
                 config.passive = true;
-                let mut session = spawn(Session::new(speaker, config), TcpConnector);
-                session
-                    .commands
-                    .send(Command::Start)
-                    .await
-                    .map_err(std::io::Error::other)?;
-                let (stream, _) = Listener::accept(&listener).await?;
-                session
-                    .commands
-                    .send(Command::Accept(stream))
-                    .await
-                    .map_err(std::io::Error::other)?;
-                let mut rib = Rib::new(
-                    RibConfig {
-                        local_as: 65002,
-                        router_id: Ipv4Addr::new(10, 255, 0, 2),
-                        cluster_id: None,
-                    },
-                    AcceptAll,
-                );
-                let id = PeerId(1);
-                rib.add_peer(RibPeer {
-                    id,
-                    address: peer_ip,
-                    local_address: LAB_V4.parse().map_err(std::io::Error::other)?,
-                    local_ipv6_next_hop: None,
-                    asn: 65001,
-                    router_id: Ipv4Addr::new(10, 255, 0, 1),
-                    route_reflector_client: false,
-                    next_hop_self: false,
-                    export_policy: 0,
-                })
-                .map_err(std::io::Error::other)?;
-                let before = rss_kib(std::process::id()).unwrap_or(0);
-                while let Some(event) = session.events.recv().await {
+                speaker.add_peer(PeerSettings::new(config));
+                let _ = ready_tx.send(());
+                let mut installed = 0u64;
+                while let Some(event) = speaker.events.recv().await {
                     match event {
-                        SessionEvent::Up(n) => {
-                            rib.peer_up(id, n.codec).map_err(std::io::Error::other)?;
-                        }
-                        SessionEvent::Update { update, .. } => {
-                            rib.apply_update(id, update)
-                                .map_err(std::io::Error::other)?;
-                            if rib.prefix_count() as u64 >= total {
+                        Event::Best(changes) => {
+                            for c in &changes {
+                                if c.best.is_some() {
+                                    installed += 1;
+                                } else {
+                                    installed -= 1;
+                                }
+                            }
+                            if installed >= total {
                                 let done = Instant::now();
                                 let after = rss_kib(std::process::id()).unwrap_or(0);
+                                speaker.stop();
                                 return Ok((done, after.saturating_sub(before)));
                             }
                         }
-                        SessionEvent::Down(r) => {
-                            return Err(std::io::Error::other(format!("session down: {r:?}")));
+                        Event::PeerDown { reason, .. } => {
+                            return Err(std::io::Error::other(format!("session down: {reason}")));
                         }
-                        _ => {}
+                        Event::PeerUp { .. } => {}
                     }
                 }
-                Err(std::io::Error::other("session ended"))
+                Err(std::io::Error::other("speaker ended"))
             })
         })
     });
