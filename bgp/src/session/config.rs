@@ -1,5 +1,5 @@
 //! Per-peer settings. The FSM uses what is its business (ASes, hold and retry times, passive,
-//! families, graceful restart, add-path); the rest is kept here for the driver (address, port,
+//! families, graceful restart and its R/F bits, add-path); the rest is kept here for the driver (address, port,
 //! password, TTL security, source address) and the RIB (next-hop handling, route reflection).
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -54,6 +54,15 @@ pub struct PeerConfig {
     pub cluster_id: Option<Ipv4Addr>,
     /// Advertise graceful restart with this restart time (seconds, at most 4095).
     pub graceful_restart_time: Option<u16>,
+    /// With graceful restart: set the Forwarding State (F) bit of every family we offer
+    /// (RFC 4724 §3), telling the peer that our forwarding state survives a restart of this
+    /// speaker, so it keeps our routes until our End-of-RIB instead of flushing them when the
+    /// new session comes up. True when routes stay in the kernel while the process is down.
+    pub forwarding_preserved: bool,
+    /// With graceful restart: set the Restart State (R) bit (RFC 4724 §4.1): this process
+    /// has just restarted. The session clears it once a connection reaches Established, so
+    /// later reconnections in the same process do not claim a restart.
+    pub restarting: bool,
     /// Address families we offer (Multiprotocol capability).
     pub families: FamilySet,
     /// ADD-PATH modes we offer, per family.
@@ -79,6 +88,8 @@ impl PeerConfig {
             route_reflector_client: false,
             cluster_id: None,
             graceful_restart_time: None,
+            forwarding_preserved: false,
+            restarting: false,
             families: FamilySet::IPV4_UNICAST,
             add_path: Vec::new(),
         }

@@ -12,8 +12,13 @@
 //! * A second connection while in OpenSent or later is not handled here: the owner resolves
 //!   the collision with [`super::collision::resolve_collision`] and reports
 //!   [`Event::CollisionLost`] to the loser.
-//! * A malformed NOTIFICATION from the peer is not answered (RFC 4271 §6.4) and is reported
-//!   as [`DownReason::ConnectionLost`]: its code and subcode cannot be read.
+//!
+//! A malformed NOTIFICATION from the peer is not answered (RFC 4271 §6.4) and is reported as
+//! [`DownReason::ConnectionLost`]: its code and subcode cannot be read.
+//!
+//! Graceful restart (RFC 4724 §4.1): the Restart State bit ([`PeerConfig::restarting`]) is
+//! sent only until a connection reaches Established; from then on [`Session::config`] and
+//! [`Session::local_open`] have it cleared, so a later reconnection does not claim a restart.
 
 use std::time::{Duration, Instant};
 
@@ -229,6 +234,7 @@ impl Session {
                 self.restart_hold(now);
                 self.state = Established;
                 self.connect_retry_counter = 0;
+                self.restart_is_over();
                 if let Some(n) = &self.negotiated {
                     out.push(Action::SessionUp(Box::new(n.clone())));
                 }
@@ -322,6 +328,15 @@ impl Session {
         self.restart_hold(now);
         self.restart_keepalive(now);
         self.state = State::OpenConfirm;
+    }
+
+    /// The first session since our restart is established: later OPENs no longer set the
+    /// Restart State bit (RFC 4724 §4.1 describes the OPEN sent after a restart).
+    fn restart_is_over(&mut self) {
+        if self.config.restarting {
+            self.config.restarting = false;
+            self.local_open = local_open(&self.speaker, &self.config);
+        }
     }
 
     fn decode_error(&mut self, e: DecodeError, now: Instant, out: &mut Vec<Action>) {

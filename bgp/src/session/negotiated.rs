@@ -11,7 +11,9 @@ use crate::codec::{
 
 use super::config::{LocalSpeaker, PeerConfig};
 
-/// The OPEN we send to `peer`.
+/// The OPEN we send to `peer`. With graceful restart, the Restart State bit is
+/// [`PeerConfig::restarting`] and every family's Forwarding State bit is
+/// [`PeerConfig::forwarding_preserved`] (RFC 4724 §3).
 pub fn local_open(speaker: &LocalSpeaker, peer: &PeerConfig) -> Open {
     let asn = peer.local_as(speaker);
     let mut caps: Vec<Capability> = peer
@@ -24,7 +26,7 @@ pub fn local_open(speaker: &LocalSpeaker, peer: &PeerConfig) -> Open {
     caps.push(Capability::FourOctetAs(asn));
     if let Some(restart_time) = peer.graceful_restart_time {
         caps.push(Capability::GracefulRestart(GracefulRestart {
-            restart_state: false,
+            restart_state: peer.restarting,
             notification: false,
             restart_time: restart_time.min(0x0fff),
             families: peer
@@ -32,7 +34,7 @@ pub fn local_open(speaker: &LocalSpeaker, peer: &PeerConfig) -> Open {
                 .iter()
                 .map(|family| GracefulRestartFamily {
                     family,
-                    forwarding_preserved: false,
+                    forwarding_preserved: peer.forwarding_preserved,
                 })
                 .collect(),
         }));

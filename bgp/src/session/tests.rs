@@ -564,3 +564,90 @@ fn malformed_notification_is_not_answered_and_reported_as_the_connection_lost() 
         assert_eq!(s.state(), State::Idle, "{state}");
     }
 }
+
+/// The graceful-restart capability of an OPEN.
+fn graceful_restart_of(open: &Open) -> Option<&GracefulRestart> {
+    open.capabilities.iter().find_map(|c| match c {
+        Capability::GracefulRestart(gr) => Some(gr),
+        _ => None,
+    })
+}
+
+fn graceful_restart_config(restarting: bool, forwarding_preserved: bool) -> PeerConfig {
+    let mut cfg = config();
+    cfg.families = FamilySet::ALL;
+    cfg.graceful_restart_time = Some(120);
+    cfg.restarting = restarting;
+    cfg.forwarding_preserved = forwarding_preserved;
+    cfg
+}
+
+/// The OPEN sent by a session brought from Idle to OpenSent.
+fn open_sent(s: &mut Session, now: Instant) -> Open {
+    let mut actions = s.handle(Event::ManualStart, now);
+    actions.extend(s.handle(Event::TcpConnectionConfirmed, now));
+    actions
+        .into_iter()
+        .find_map(|a| match a {
+            Action::Send(Message::Open(open)) => Some(open),
+            _ => None,
+        })
+        .expect("an OPEN is sent")
+}
+
+#[test]
+fn graceful_restart_bits_follow_the_config() {
+    for (restarting, forwarding) in [(false, false), (true, false), (false, true), (true, true)] {
+        let open = local_open(&speaker(), &graceful_restart_config(restarting, forwarding));
+        let gr = graceful_restart_of(&open).expect("graceful restart offered");
+        assert_eq!(gr.restart_state, restarting, "R bit");
+        assert_eq!(gr.restart_time, 120);
+        assert!(!gr.notification);
+        let families: Vec<_> = gr.families.iter().map(|f| f.family).collect();
+        assert_eq!(families, FamilySet::ALL.iter().collect::<Vec<_>>());
+        assert!(
+            gr.families
+                .iter()
+                .all(|f| f.forwarding_preserved == forwarding),
+            "F bit of every family is {forwarding}: {gr:?}"
+        );
+    }
+    // Without graceful restart neither bit has anywhere to go.
+    let mut cfg = graceful_restart_config(true, true);
+    cfg.graceful_restart_time = None;
+    assert_eq!(graceful_restart_of(&local_open(&speaker(), &cfg)), None);
+}
+
+#[test]
+fn restart_state_bit_is_sent_until_the_first_session_is_established() {
+    let now = Instant::now();
+    let mut s = Session::new(speaker(), graceful_restart_config(true, true));
+    let first = open_sent(&mut s, now);
+    assert!(graceful_restart_of(&first).expect("GR").restart_state);
+
+    // A connection that fails before Established leaves it set for the next attempt.
+    s.handle(Event::Message(Message::Open(peer_open(90))), now);
+    assert_eq!(s.state(), State::OpenConfirm);
+    s.handle(Event::TcpConnectionFails, now);
+    assert_eq!(s.state(), State::Idle);
+    let retry = open_sent(&mut s, now);
+    assert!(graceful_restart_of(&retry).expect("GR").restart_state);
+    assert!(s.config().restarting);
+
+    // Established: cleared, for this and every later connection.
+    s.handle(Event::Message(Message::Open(peer_open(90))), now);
+    s.handle(Event::Message(Message::Keepalive), now);
+    assert_eq!(s.state(), State::Established);
+    assert!(!s.config().restarting);
+    let gr = graceful_restart_of(s.local_open()).expect("GR");
+    assert!(!gr.restart_state, "R cleared once established");
+    assert!(
+        gr.families.iter().all(|f| f.forwarding_preserved),
+        "F bits stay"
+    );
+    s.handle(Event::TcpConnectionFails, now);
+    let after = open_sent(&mut s, now);
+    let gr = graceful_restart_of(&after).expect("GR");
+    assert!(!gr.restart_state, "a reconnection is not a restart");
+    assert!(gr.families.iter().all(|f| f.forwarding_preserved));
+}
