@@ -6,18 +6,23 @@
 //! sessions (the speaker) pass an unbounded command channel (so that it never waits on a
 //! session that waits on it) and one tagged event channel shared by all its sessions.
 //!
-//! Gaps: writes are awaited in the task, so a peer that stops reading stalls the session until
-//! the TCP stack gives up; a second connection while in OpenSent is refused rather than run
+//! Writing never holds the task up: messages are queued and written as the connection takes
+//! them, while reading, timers and commands go on. A peer that leaves our messages unread
+//! for its hold time (240 s without one) loses the connection.
+//!
+//! Gaps: a second connection while in OpenSent is refused rather than run
 //! alongside until its OPEN arrives (collisions are resolved from OpenConfirm on).
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -172,14 +177,91 @@ impl<K: Clone + Send + Sync + 'static> EventSink for Tagged<K> {
 
 type Connecting<S> = Pin<Box<dyn Future<Output = io::Result<S>> + Send>>;
 
+/// How long the peer may leave our queued messages unread (no write progress at all) before
+/// the connection is given up, when no hold time was negotiated.
+const WRITE_STALL_LIMIT: Duration = Duration::from_secs(240);
+
+/// How long closing a connection waits for queued messages (a NOTIFICATION) to go out.
+const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(1);
+
+/// At most this many queued messages are handed to one vectored write.
+const WRITE_SLICES: usize = 64;
+
+/// An open connection, split so that reading and writing proceed independently.
+struct Conn<S> {
+    read: ReadHalf<S>,
+    write: WriteHalf<S>,
+    local: Option<SocketAddr>,
+}
+
+impl<S: Stream + LocalAddress> Conn<S> {
+    fn new(stream: S) -> Self {
+        let local = stream.local_address();
+        let (read, write) = tokio::io::split(stream);
+        Self { read, write, local }
+    }
+}
+
+/// Messages waiting to be written, oldest first; `offset` octets of the first are written.
+#[derive(Default)]
+struct Outbox {
+    queue: VecDeque<Bytes>,
+    offset: usize,
+    /// When the queue last became non-empty or last made progress.
+    progress: Option<Instant>,
+}
+
+impl Outbox {
+    fn push(&mut self, message: Bytes, now: Instant) {
+        if message.is_empty() {
+            return;
+        }
+        if self.queue.is_empty() {
+            self.progress = Some(now);
+        }
+        self.queue.push_back(message);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.queue.clear();
+        self.offset = 0;
+        self.progress = None;
+    }
+
+    /// Marks `n` more octets written.
+    fn advance(&mut self, mut n: usize, now: Instant) {
+        self.progress = Some(now);
+        while n > 0 {
+            let Some(front) = self.queue.front() else {
+                break;
+            };
+            let left = front.len() - self.offset;
+            if n < left {
+                self.offset += n;
+                return;
+            }
+            n -= left;
+            self.offset = 0;
+            self.queue.pop_front();
+        }
+        if self.queue.is_empty() {
+            self.progress = None;
+        }
+    }
+}
+
 struct Driver<C: Connector, E> {
     session: Session,
     connector: Arc<C>,
-    stream: Option<C::Stream>,
+    conn: Option<Conn<C::Stream>>,
     direction: Option<Direction>,
     connecting: Option<Connecting<C::Stream>>,
     read_buf: BytesMut,
-    write_buf: BytesMut,
+    outbox: Outbox,
     events: E,
 }
 
@@ -195,15 +277,24 @@ pub async fn run<C: Connector, R: CommandSource<C::Stream>, E: EventSink>(
     let mut d = Driver {
         session,
         connector: Arc::new(connector),
-        stream: None,
+        conn: None,
         direction: None,
         connecting: None,
         read_buf: BytesMut::with_capacity(8192),
-        write_buf: BytesMut::with_capacity(4096),
+        outbox: Outbox::default(),
         events,
     };
     loop {
-        let deadline = d.session.next_deadline();
+        let timers = d.session.next_deadline();
+        let stall = d.stall_deadline();
+        let deadline = match (timers, stall) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let (reader, writer) = match d.conn.as_mut() {
+            Some(c) => (Some(&mut c.read), Some(&mut c.write)),
+            None => (None, None),
+        };
         tokio::select! {
             biased;
             cmd = commands.recv() => match cmd {
@@ -213,7 +304,11 @@ pub async fn run<C: Connector, R: CommandSource<C::Stream>, E: EventSink>(
                     return;
                 }
             },
-            res = read_some(&mut d.stream, &mut d.read_buf) => match res {
+            res = write_some(writer, &d.outbox) => match res {
+                Ok(0) | Err(_) => d.feed(Event::TcpConnectionFails).await,
+                Ok(n) => d.outbox.advance(n, now()),
+            },
+            res = read_some(reader, &mut d.read_buf) => match res {
                 Ok(0) | Err(_) => d.feed(Event::TcpConnectionFails).await,
                 Ok(_) => d.process_frames().await,
             },
@@ -221,7 +316,8 @@ pub async fn run<C: Connector, R: CommandSource<C::Stream>, E: EventSink>(
                 d.connecting = None;
                 match res {
                     Ok(stream) => {
-                        d.stream = Some(stream);
+                        d.outbox.clear();
+                        d.conn = Some(Conn::new(stream));
                         d.direction = Some(Direction::Outbound);
                         d.feed(Event::TcpConnectionConfirmed).await;
                     }
@@ -231,16 +327,45 @@ pub async fn run<C: Connector, R: CommandSource<C::Stream>, E: EventSink>(
                     }
                 }
             },
-            () = sleep_until(deadline) => d.feed(Event::Tick).await,
+            () = sleep_until(deadline) => {
+                if d.stall_deadline().is_some_and(|s| s <= now()) {
+                    tracing::warn!(peer = %d.session.config().address, "peer stopped reading our messages; closing the connection");
+                    d.outbox.clear();
+                    d.feed(Event::TcpConnectionFails).await;
+                } else {
+                    d.feed(Event::Tick).await;
+                }
+            }
         }
     }
 }
 
-async fn read_some<S: Stream>(stream: &mut Option<S>, buf: &mut BytesMut) -> io::Result<usize> {
-    match stream {
-        Some(s) => s.read_buf(buf).await,
+async fn read_some<S: Stream>(
+    reader: Option<&mut ReadHalf<S>>,
+    buf: &mut BytesMut,
+) -> io::Result<usize> {
+    match reader {
+        Some(r) => r.read_buf(buf).await,
         None => std::future::pending().await,
     }
+}
+
+/// Writes some of the queued messages; pending while there is nothing to write.
+async fn write_some<S: Stream>(
+    writer: Option<&mut WriteHalf<S>>,
+    outbox: &Outbox,
+) -> io::Result<usize> {
+    let Some(w) = writer.filter(|_| !outbox.is_empty()) else {
+        return std::future::pending().await;
+    };
+    let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+    let mut count = 0;
+    for (i, message) in outbox.queue.iter().take(WRITE_SLICES).enumerate() {
+        let from = if i == 0 { outbox.offset } else { 0 };
+        slices[i] = IoSlice::new(&message[from..]);
+        count += 1;
+    }
+    w.write_vectored(&slices[..count]).await
 }
 
 async fn connected<S>(connecting: &mut Option<Connecting<S>>) -> io::Result<S> {
@@ -250,14 +375,14 @@ async fn connected<S>(connecting: &mut Option<Connecting<S>>) -> io::Result<S> {
     }
 }
 
-async fn sleep_until(deadline: Option<std::time::Instant>) {
+async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
         None => std::future::pending().await,
     }
 }
 
-fn now() -> std::time::Instant {
+fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
@@ -265,6 +390,18 @@ impl<C: Connector, E: EventSink> Driver<C, E>
 where
     C::Stream: LocalAddress,
 {
+    /// When queued messages that made no progress since count as stalled.
+    fn stall_deadline(&self) -> Option<Instant> {
+        let progress = self.outbox.progress?;
+        let limit = self
+            .session
+            .negotiated()
+            .map(|n| n.hold_time)
+            .filter(|h| !h.is_zero())
+            .unwrap_or(WRITE_STALL_LIMIT);
+        Some(progress + limit)
+    }
+
     async fn command(&mut self, cmd: Command<C::Stream>) {
         match cmd {
             Command::Start => self.feed(Event::ManualStart).await,
@@ -301,7 +438,8 @@ where
                 // Abandon our own attempt, if any, for the peer's connection.
                 self.connecting = None;
                 self.read_buf.clear();
-                self.stream = Some(stream);
+                self.outbox.clear();
+                self.conn = Some(Conn::new(stream));
                 self.direction = Some(Direction::Inbound);
                 self.feed(Event::TcpConnectionConfirmed).await;
             }
@@ -313,7 +451,7 @@ where
     }
 
     async fn process_frames(&mut self) {
-        while self.stream.is_some() {
+        while self.conn.is_some() {
             let ctx = self.session.codec().clone();
             let event = match split_frame(&mut self.read_buf, &ctx) {
                 Ok(None) => return,
@@ -342,87 +480,64 @@ where
                 .await;
             }
             for action in actions {
-                if let Some(follow_up) = self.perform(action).await {
-                    queue.push_back(follow_up);
-                }
+                self.perform(action).await;
             }
         }
     }
 
-    async fn perform(&mut self, action: Action) -> Option<Event> {
+    async fn perform(&mut self, action: Action) {
         match action {
             Action::Connect => {
                 let connector = Arc::clone(&self.connector);
                 let config = self.session.config().clone();
                 self.connecting = Some(Box::pin(async move { connector.connect(&config).await }));
-                None
             }
-            Action::Send(message) => self.send(&message).await,
-            Action::SendEncoded(messages) => self.send_encoded(&messages).await,
-            Action::CloseConnection => {
-                self.connecting = None;
-                self.direction = None;
-                self.read_buf.clear();
-                if let Some(mut stream) = self.stream.take() {
-                    let _ = stream.shutdown().await;
+            Action::Send(message) => match message.to_bytes(self.session.codec()) {
+                Ok(bytes) => self.outbox.push(bytes, now()),
+                Err(e) => {
+                    tracing::error!(peer = %self.session.config().address, error = %e, "cannot encode message; not sent");
                 }
-                None
+            },
+            Action::SendEncoded(messages) => {
+                let now = now();
+                for m in messages.iter() {
+                    self.outbox.push(m.clone(), now);
+                }
             }
+            Action::CloseConnection => self.close().await,
             Action::SessionUp(mut n) => {
-                n.local_address = self.stream.as_ref().and_then(LocalAddress::local_address);
+                n.local_address = self.conn.as_ref().and_then(|c| c.local);
                 self.report(SessionEvent::Up(n)).await;
-                None
             }
-            Action::SessionDown(reason) => {
-                self.report(SessionEvent::Down(reason)).await;
-                None
-            }
+            Action::SessionDown(reason) => self.report(SessionEvent::Down(reason)).await,
             Action::DeliverUpdate { update, action } => {
                 self.report(SessionEvent::Update { update, action }).await;
-                None
             }
             Action::DeliverRouteRefresh(rr) => {
                 self.report(SessionEvent::RouteRefresh(rr)).await;
-                None
             }
         }
     }
 
-    async fn send(&mut self, message: &Message) -> Option<Event> {
-        let stream = self.stream.as_mut()?;
-        self.write_buf.clear();
-        if let Err(e) = message.encode(self.session.codec(), &mut self.write_buf) {
-            tracing::error!(peer = %self.session.config().address, error = %e, "cannot encode message; not sent");
-            return None;
+    /// Closes the connection after writing what is queued (a NOTIFICATION, usually), waiting
+    /// at most [`CLOSE_FLUSH_LIMIT`] for it; abandons a connection attempt.
+    async fn close(&mut self) {
+        self.connecting = None;
+        self.direction = None;
+        self.read_buf.clear();
+        if let Some(mut conn) = self.conn.take() {
+            let queued: Vec<Bytes> = self.outbox.queue.drain(..).collect();
+            let offset = std::mem::take(&mut self.outbox.offset);
+            let flushed = async {
+                for (i, m) in queued.iter().enumerate() {
+                    let from = if i == 0 { offset } else { 0 };
+                    conn.write.write_all(&m[from..]).await?;
+                }
+                conn.write.shutdown().await
+            };
+            let _ = tokio::time::timeout(CLOSE_FLUSH_LIMIT, flushed).await;
         }
-        let written = async {
-            stream.write_all(&self.write_buf).await?;
-            stream.flush().await
-        };
-        match written.await {
-            Ok(()) => None,
-            Err(e) => {
-                tracing::info!(peer = %self.session.config().address, error = %e, "BGP write failed");
-                Some(Event::TcpConnectionFails)
-            }
-        }
-    }
-
-    async fn send_encoded(&mut self, messages: &[Bytes]) -> Option<Event> {
-        let stream = self.stream.as_mut()?;
-        let written = async {
-            for m in messages {
-                stream.write_all(m).await?;
-            }
-            stream.flush().await
-        };
-        match written.await {
-            Ok(()) => None,
-            Err(e) => {
-                tracing::info!(peer = %self.session.config().address, error = %e, "BGP write failed");
-                Some(Event::TcpConnectionFails)
-            }
-        }
+        self.outbox.clear();
     }
 
     async fn report(&mut self, event: SessionEvent) {
