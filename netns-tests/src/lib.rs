@@ -8,6 +8,7 @@
 pub mod bgp_lab;
 pub mod cluster;
 pub mod daemons;
+pub mod fanout;
 pub mod policy;
 pub mod probe;
 pub mod topology;
