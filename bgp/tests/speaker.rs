@@ -210,3 +210,50 @@ async fn removing_a_peer_withdraws_its_routes_and_strangers_are_refused() {
     assert!(status.peers.is_empty());
     assert_eq!(status.prefixes, 0);
 }
+
+#[tokio::test]
+async fn a_full_mesh_of_active_speakers_resolves_collisions_without_retrying() {
+    // Every speaker connects to every other at the same moment, so connections cross; with
+    // a long idle hold and connect-retry time, only collision resolution can bring them up.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    for round in 0..3u8 {
+        let base = 40 + round * 10;
+        let mut nodes = Vec::new();
+        for last in base..base + 3 {
+            nodes.push(node(last, 65000).await);
+        }
+        for a in &nodes {
+            for b in &nodes {
+                if a.address != b.address {
+                    let mut s = settings(a, b);
+                    s.session.passive = false;
+                    s.session.idle_hold_time = Duration::from_secs(60);
+                    s.session.connect_retry_time = Duration::from_secs(60);
+                    a.speaker.add_peer(s);
+                }
+            }
+        }
+        nodes[0].speaker.originate(prefix(round), route(ip(base)));
+        for n in &mut nodes[1..] {
+            let best = until_best(n, prefix(round), true).await.best.unwrap();
+            assert_eq!(best.attributes.path.next_hop, Some(ip(base)));
+        }
+        for n in &nodes {
+            let established = timeout(WAIT, async {
+                loop {
+                    let status = n.speaker.status().await.unwrap();
+                    if status.peers.iter().all(|p| p.state == State::Established) {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+            .await;
+            let status = n.speaker.status().await.unwrap();
+            assert!(established.is_ok(), "round {round}: {status:?}");
+        }
+    }
+}

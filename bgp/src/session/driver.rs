@@ -10,8 +10,10 @@
 //! them, while reading, timers and commands go on. A peer that leaves our messages unread
 //! for its hold time (240 s without one) loses the connection.
 //!
-//! Gaps: a second connection while in OpenSent is refused rather than run
-//! alongside until its OPEN arrives (collisions are resolved from OpenConfirm on).
+//! Collisions (RFC 4271 §6.8): a connection from the peer arriving while ours is in OpenSent
+//! is held, unanswered, until the peer's OPEN arrives on it (or on ours, which moves the
+//! session to OpenConfirm); the BGP identifiers then decide which connection stays, the same
+//! way on both sides. The losing connection gets CEASE / Connection Collision Resolution.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -254,10 +256,18 @@ impl Outbox {
     }
 }
 
+/// A second connection from the peer, held during OpenSent until its OPEN decides a
+/// collision.
+struct Candidate<S> {
+    conn: Conn<S>,
+    read_buf: BytesMut,
+}
+
 struct Driver<C: Connector, E> {
     session: Session,
     connector: Arc<C>,
     conn: Option<Conn<C::Stream>>,
+    candidate: Option<Candidate<C::Stream>>,
     direction: Option<Direction>,
     connecting: Option<Connecting<C::Stream>>,
     read_buf: BytesMut,
@@ -278,6 +288,7 @@ pub async fn run<C: Connector, R: CommandSource<C::Stream>, E: EventSink>(
         session,
         connector: Arc::new(connector),
         conn: None,
+        candidate: None,
         direction: None,
         connecting: None,
         read_buf: BytesMut::with_capacity(8192),
@@ -295,6 +306,10 @@ pub async fn run<C: Connector, R: CommandSource<C::Stream>, E: EventSink>(
             Some(c) => (Some(&mut c.read), Some(&mut c.write)),
             None => (None, None),
         };
+        let (candidate, candidate_buf) = match d.candidate.as_mut() {
+            Some(c) => (Some(&mut c.conn.read), Some(&mut c.read_buf)),
+            None => (None, None),
+        };
         tokio::select! {
             biased;
             cmd = commands.recv() => match cmd {
@@ -305,11 +320,19 @@ pub async fn run<C: Connector, R: CommandSource<C::Stream>, E: EventSink>(
                 }
             },
             res = write_some(writer, &d.outbox) => match res {
-                Ok(0) | Err(_) => d.feed(Event::TcpConnectionFails).await,
+                Ok(0) | Err(_) => {
+                    if !d.candidate_takes_over().await {
+                        d.feed(Event::TcpConnectionFails).await;
+                    }
+                }
                 Ok(n) => d.outbox.advance(n, now()),
             },
             res = read_some(reader, &mut d.read_buf) => match res {
-                Ok(0) | Err(_) => d.feed(Event::TcpConnectionFails).await,
+                Ok(0) | Err(_) => {
+                    if !d.candidate_takes_over().await {
+                        d.feed(Event::TcpConnectionFails).await;
+                    }
+                }
                 Ok(_) => d.process_frames().await,
             },
             res = connected(&mut d.connecting) => {
@@ -327,6 +350,10 @@ pub async fn run<C: Connector, R: CommandSource<C::Stream>, E: EventSink>(
                     }
                 }
             },
+            res = read_candidate(candidate, candidate_buf) => match res {
+                Ok(0) | Err(_) => d.candidate = None,
+                Ok(_) => d.candidate_read().await,
+            },
             () = sleep_until(deadline) => {
                 if d.stall_deadline().is_some_and(|s| s <= now()) {
                     tracing::warn!(peer = %d.session.config().address, "peer stopped reading our messages; closing the connection");
@@ -337,6 +364,16 @@ pub async fn run<C: Connector, R: CommandSource<C::Stream>, E: EventSink>(
                 }
             }
         }
+    }
+}
+
+async fn read_candidate<S: Stream>(
+    reader: Option<&mut ReadHalf<S>>,
+    buf: Option<&mut BytesMut>,
+) -> io::Result<usize> {
+    match (reader, buf) {
+        (Some(r), Some(buf)) => r.read_buf(buf).await,
+        _ => std::future::pending().await,
     }
 }
 
@@ -419,6 +456,19 @@ where
 
     async fn accept(&mut self, mut stream: C::Stream) {
         let state = self.session.state();
+        let attempting = state == State::Connect && self.connecting.is_some();
+        if (attempting || matches!(state, State::OpenSent | State::OpenConfirm))
+            && self.candidate.is_none()
+        {
+            // RFC 4271 §6.8: the collision is decided once the peer's OPEN arrives on the
+            // new connection (a connection the peer already gave up never sends one). Our
+            // own attempt goes on meanwhile: the peer may have accepted it already.
+            self.candidate = Some(Candidate {
+                conn: Conn::new(stream),
+                read_buf: BytesMut::with_capacity(4096),
+            });
+            return;
+        }
         let verdict = match (state, self.session.negotiated(), self.direction) {
             (State::Connect | State::Active, _, _) => CollisionVerdict::CloseExisting,
             (State::OpenConfirm, Some(n), Some(existing)) => resolve_collision(
@@ -432,20 +482,92 @@ where
         };
         match verdict {
             CollisionVerdict::CloseExisting | CollisionVerdict::NoCollision => {
-                if state == State::OpenConfirm {
-                    self.feed(Event::CollisionLost).await;
-                }
-                // Abandon our own attempt, if any, for the peer's connection.
-                self.connecting = None;
-                self.read_buf.clear();
-                self.outbox.clear();
-                self.conn = Some(Conn::new(stream));
-                self.direction = Some(Direction::Inbound);
-                self.feed(Event::TcpConnectionConfirmed).await;
+                self.take_inbound(state, Conn::new(stream), BytesMut::with_capacity(8192))
+                    .await;
             }
             CollisionVerdict::CloseNew => {
                 tracing::info!(peer = %self.session.config().address, %state, "refusing a second connection");
                 let _ = stream.shutdown().await;
+            }
+        }
+    }
+
+    /// Makes `conn`, from the peer, the session's connection, closing the existing one.
+    async fn take_inbound(&mut self, state: State, conn: Conn<C::Stream>, read_buf: BytesMut) {
+        if matches!(state, State::OpenSent | State::OpenConfirm) {
+            self.feed(Event::CollisionLost).await;
+        }
+        // Abandon our own attempt, if any, for the peer's connection.
+        self.connecting = None;
+        self.outbox.clear();
+        self.conn = Some(conn);
+        self.read_buf = read_buf;
+        self.direction = Some(Direction::Inbound);
+        self.feed(Event::TcpConnectionConfirmed).await;
+        // The peer's OPEN may be waiting in the buffer already.
+        Box::pin(self.process_frames()).await;
+    }
+
+    /// Bytes arrived on the held connection: once its OPEN is complete, the identifiers
+    /// decide which connection stays.
+    async fn candidate_read(&mut self) {
+        let Some(candidate) = self.candidate.as_mut() else {
+            return;
+        };
+        let ctx = crate::codec::CodecContext::default();
+        let mut peek = candidate.read_buf.clone();
+        let remote_id = match split_frame(&mut peek, &ctx) {
+            Ok(None) => return,
+            Ok(Some(frame)) => match Message::decode(&frame, &ctx) {
+                Ok(Message::Open(open)) => open.bgp_identifier,
+                // Anything but an OPEN first: not a connection worth keeping.
+                _ => {
+                    self.candidate = None;
+                    return;
+                }
+            },
+            Err(_) => {
+                self.candidate = None;
+                return;
+            }
+        };
+        self.resolve_candidate(remote_id).await;
+    }
+
+    /// Decides between the session's connection and the held one, now that the peer's
+    /// identifier is known.
+    async fn resolve_candidate(&mut self, remote_id: std::net::Ipv4Addr) {
+        let Some(candidate) = self.candidate.take() else {
+            return;
+        };
+        let state = self.session.state();
+        let existing = self.direction.unwrap_or(Direction::Outbound);
+        let verdict = resolve_collision(
+            state,
+            existing,
+            Direction::Inbound,
+            self.session.speaker().router_id,
+            remote_id,
+        );
+        tracing::info!(peer = %self.session.config().address, %state, ?verdict, "connection collision");
+        match verdict {
+            CollisionVerdict::CloseExisting | CollisionVerdict::NoCollision => {
+                self.take_inbound(state, candidate.conn, candidate.read_buf)
+                    .await;
+            }
+            CollisionVerdict::CloseNew => {
+                let mut conn = candidate.conn;
+                let cease = Message::Notification(crate::codec::Notification::new(
+                    crate::codec::CeaseSubcode::ConnectionCollisionResolution,
+                    Vec::new(),
+                ));
+                if let Ok(bytes) = cease.to_bytes(&crate::codec::CodecContext::default()) {
+                    let _ = tokio::time::timeout(CLOSE_FLUSH_LIMIT, async {
+                        conn.write.write_all(&bytes).await?;
+                        conn.write.shutdown().await
+                    })
+                    .await;
+                }
             }
         }
     }
@@ -456,6 +578,12 @@ where
             let event = match split_frame(&mut self.read_buf, &ctx) {
                 Ok(None) => return,
                 Ok(Some(frame)) => match Message::decode(&frame, &ctx) {
+                    Ok(Message::Notification(n))
+                        if self.candidate.is_some() && self.candidate_takes_over().await =>
+                    {
+                        tracing::info!(peer = %self.session.config().address, notification = %n, "peer closed the colliding connection");
+                        return;
+                    }
                     Ok(m) => Event::Message(m),
                     Err(e) => Event::DecodeError(e),
                 },
@@ -483,6 +611,28 @@ where
                 self.perform(action).await;
             }
         }
+        if self.candidate.is_some() && matches!(self.session.state(), State::Idle | State::Active) {
+            // The session's connection is gone: the held one is just a connection now.
+            if let Some(c) = self.candidate.take() {
+                let state = self.session.state();
+                Box::pin(self.take_inbound(state, c.conn, c.read_buf)).await;
+            }
+        }
+    }
+
+    /// The session's connection failed or the peer ended it (CEASE, typically: it resolved
+    /// the collision first) while a connection from the peer is held: that one takes over.
+    async fn candidate_takes_over(&mut self) -> bool {
+        let state = self.session.state();
+        if !matches!(state, State::OpenSent | State::OpenConfirm) {
+            return false;
+        }
+        let Some(c) = self.candidate.take() else {
+            return false;
+        };
+        tracing::info!(peer = %self.session.config().address, %state, "connection ended; continuing on the peer's connection");
+        self.take_inbound(state, c.conn, c.read_buf).await;
+        true
     }
 
     async fn perform(&mut self, action: Action) {
