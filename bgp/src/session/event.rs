@@ -81,6 +81,9 @@ pub enum DownReason {
     ConnectionLost,
     /// The peer sent this NOTIFICATION.
     NotificationReceived(Notification),
+    /// The peer sent a NOTIFICATION too malformed to read (RFC 4271 §6.4: not answered);
+    /// what was wrong with it.
+    MalformedNotificationReceived(String),
     /// We sent this NOTIFICATION because of a protocol error.
     NotificationSent(Notification),
     CollisionLost,
@@ -93,6 +96,9 @@ impl fmt::Display for DownReason {
             Self::HoldTimerExpired => f.write_str("hold timer expired"),
             Self::ConnectionLost => f.write_str("TCP connection lost"),
             Self::NotificationReceived(n) => write!(f, "peer sent NOTIFICATION {n}"),
+            Self::MalformedNotificationReceived(e) => {
+                write!(f, "peer sent a malformed NOTIFICATION: {e}")
+            }
             Self::NotificationSent(n) => write!(f, "sent NOTIFICATION {n}"),
             Self::CollisionLost => f.write_str("connection collision resolution"),
         }

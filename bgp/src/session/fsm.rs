@@ -349,14 +349,15 @@ impl Session {
             // A malformed NOTIFICATION: close without answering (RFC 4271 §6.4). The codec
             // only rejects a NOTIFICATION too short to hold its error code and subcode, so
             // what the peer meant is unknown; the NOTIFICATION in the error is the one we
-            // would have sent, not the peer's. The peer ended the session: ConnectionLost.
+            // would have sent, not the peer's: only what was wrong is reported.
             (CodecAction::SessionReset(_), None) => {
                 tracing::warn!(
                     peer = %self.config.address,
                     error = %e.kind,
                     "peer sent a malformed NOTIFICATION; closing without a reply"
                 );
-                self.fail(DownReason::ConnectionLost, None, now, out);
+                let reason = DownReason::MalformedNotificationReceived(e.kind.to_string());
+                self.fail(reason, None, now, out);
             }
             // Softer actions only come with a decoded UPDATE (Update::errors); nothing to do.
             _ => {}

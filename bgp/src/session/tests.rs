@@ -549,18 +549,20 @@ fn short_notification_error() -> DecodeError {
 }
 
 #[test]
-fn malformed_notification_is_not_answered_and_reported_as_the_connection_lost() {
+fn malformed_notification_is_not_answered_and_reported_as_such() {
     let now = Instant::now();
     for state in [State::OpenSent, State::OpenConfirm, State::Established] {
         let mut s = session_in(state, config(), now);
-        let actions = s.handle(Event::DecodeError(short_notification_error()), now);
+        let error = short_notification_error();
+        let reason = DownReason::MalformedNotificationReceived(error.kind.to_string());
+        let actions = s.handle(Event::DecodeError(error), now);
         assert_eq!(notification_sent(&actions), None, "{state}: no reply");
         let mut expected = vec![Action::CloseConnection];
         if state == State::Established {
-            expected.push(Action::SessionDown(DownReason::ConnectionLost));
+            expected.push(Action::SessionDown(reason.clone()));
         }
         assert_eq!(actions, expected, "{state}");
-        assert_eq!(s.last_error(), Some(&DownReason::ConnectionLost), "{state}");
+        assert_eq!(s.last_error(), Some(&reason), "{state}");
         assert_eq!(s.state(), State::Idle, "{state}");
     }
 }

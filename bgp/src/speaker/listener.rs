@@ -6,7 +6,9 @@ use std::marker::PhantomData;
 use std::net::SocketAddr;
 
 use crate::session::PeerConfig;
-use crate::session::transport::{Listener, Stream, set_listener_md5};
+use crate::session::transport::{
+    Listener, Stream, set_listener_md5, set_listener_ttl_security, set_ttl_security,
+};
 
 /// A listener the speaker accepts peers' connections from.
 pub trait PeerListener: Listener {
@@ -28,12 +30,16 @@ impl PeerListener for tokio::net::TcpListener {
         if peer.password.is_some() {
             set_listener_md5(self, peer)?;
         }
+        if peer.ttl_security_hops.is_some() {
+            // Our SYN-ACKs must leave with TTL 255 too, or a GTSM peer drops them.
+            set_listener_ttl_security(self)?;
+        }
         Ok(())
     }
 
     fn accepted(&self, stream: &Self::Stream, peer: &PeerConfig) -> io::Result<()> {
-        if peer.ttl_security_hops.is_some() {
-            stream.set_ttl(255)?;
+        if let Some(hops) = peer.ttl_security_hops {
+            set_ttl_security(stream, peer.address, hops)?;
         }
         Ok(())
     }
