@@ -32,8 +32,14 @@ struct Node {
 }
 
 async fn node(last: u8, asn: u32) -> Node {
-    let listener = TcpListener::bind((ip(last), 0)).await.unwrap();
+    node_at(SocketAddr::new(IpAddr::V4(ip(last)), 0), asn, last).await
+}
+
+/// A speaker listening on `at` (port 0: any), router ID `id`.`id`.`id`.`id`.
+async fn node_at(at: SocketAddr, asn: u32, id: u8) -> Node {
+    let listener = TcpListener::bind(at).await.unwrap();
     let address = listener.local_addr().unwrap();
+    let last = id;
     let config = SpeakerConfig::new(LocalSpeaker {
         asn,
         router_id: Ipv4Addr::new(last, last, last, last),
@@ -256,4 +262,106 @@ async fn a_full_mesh_of_active_speakers_resolves_collisions_without_retrying() {
             assert!(established.is_ok(), "round {round}: {status:?}");
         }
     }
+}
+
+/// Graceful restart on both sides: settings for `from` peering with `to`.
+fn graceful(from: &Node, to: &Node, restarting: bool) -> PeerSettings {
+    let mut s = settings(from, to);
+    s.session.graceful_restart_time = Some(120);
+    s.session.forwarding_preserved = true;
+    s.session.restarting = restarting;
+    s
+}
+
+#[tokio::test]
+async fn a_restarting_speaker_keeps_its_routes_at_the_peer_through_the_restart() {
+    let a = node(61, 65001).await;
+    let mut b = node(62, 65002).await;
+    a.speaker.originate(prefix(1), route(ip(61)));
+    a.speaker.originate(prefix(2), route(ip(61)));
+    a.speaker.add_peer(graceful(&a, &b, false));
+    b.speaker.add_peer(graceful(&b, &a, false));
+    let mut held = std::collections::HashSet::new();
+    until(&mut b, |e| {
+        if let Event::Best(c) = e {
+            held.extend(c.iter().filter(|c| c.best.is_some()).map(|c| c.prefix));
+        }
+        held.len() == 2
+    })
+    .await;
+
+    // A goes away without a NOTIFICATION: B keeps both routes, stale.
+    a.speaker.detach();
+    let seen = until(&mut b, |e| matches!(e, Event::PeerDown { .. })).await;
+    assert!(seen.is_empty(), "nothing withdrawn at the drop: {seen:?}");
+    let status = b.speaker.status().await.unwrap();
+    assert!(status.peers[0].restarting, "{status:?}");
+    assert_eq!(status.prefixes, 2);
+
+    // A comes back (same address) with the Restart State bit, re-originating only prefix 1.
+    let mut a = node_at(a.address, 65001, 61).await;
+    a.speaker.originate(prefix(1), route(ip(61)));
+    a.speaker.add_peer(graceful(&a, &b, true));
+    // A holds its table back until B's End-of-RIB (B sends it right after its table).
+    until(&mut a, |e| *e == Event::DeferralOver { timed_out: false }).await;
+    // After A's End-of-RIB, prefix 2 goes; prefix 1 was never withdrawn.
+    let seen = until(&mut b, |e| {
+        matches!(e, Event::Best(c) if c.iter().any(|c| c.prefix == prefix(2) && c.best.is_none()))
+    })
+    .await;
+    assert!(
+        seen.iter()
+            .all(|c| c.prefix != prefix(1) || c.best.as_ref().is_some_and(|r| !r.stale)),
+        "prefix 1 only ever refreshed: {seen:?}"
+    );
+    let status = b.speaker.status().await.unwrap();
+    assert!(!status.peers[0].restarting, "{status:?}");
+    assert_eq!(status.prefixes, 1);
+}
+
+#[tokio::test]
+async fn after_a_restart_announcements_wait_for_the_selection_deferral_when_a_peer_stays_away() {
+    let mut b = node(72, 65002).await;
+    let absent = node(73, 65003).await;
+    let absent_address = absent.address;
+    drop(absent);
+    let listener = TcpListener::bind((ip(71), 0)).await.unwrap();
+    let mut config = SpeakerConfig::new(LocalSpeaker {
+        asn: 65001,
+        router_id: Ipv4Addr::new(71, 71, 71, 71),
+    });
+    config.selection_deferral = Duration::from_millis(1500);
+    let mut a = Node {
+        address: listener.local_addr().unwrap(),
+        speaker: speaker::spawn(config, AcceptAll, TcpConnector, Some(listener)),
+        asn: 65001,
+    };
+    a.speaker.originate(prefix(5), route(ip(71)));
+    let start = tokio::time::Instant::now();
+    a.speaker.add_peer(graceful(&a, &b, true));
+    let mut gone = graceful(&a, &b, true);
+    gone.session.address = absent_address.ip();
+    gone.session.port = absent_address.port();
+    gone.session.peer_as = 65003;
+    a.speaker.add_peer(gone);
+    b.speaker.add_peer(graceful(&b, &a, false));
+
+    // B's End-of-RIB arrives at once, but the absent peer's never does: a second in, B's
+    // session is up and has received nothing.
+    until_up(&mut b).await;
+    tokio::time::sleep_until(start + Duration::from_secs(1)).await;
+    let status = b.speaker.status().await.unwrap();
+    let from_a = &status.peers[0];
+    assert_eq!(
+        (from_a.state, from_a.routes_received),
+        (State::Established, 0),
+        "{status:?}"
+    );
+    until(&mut a, |e| *e == Event::DeferralOver { timed_out: true }).await;
+    until_best(&mut b, prefix(5), true).await;
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1400),
+        "announced after {waited:?}, before the 1.5 s deferral"
+    );
 }

@@ -56,6 +56,14 @@ impl FamilySet {
         bit != 0
     }
 
+    pub fn remove(&mut self, family: AddressFamily) {
+        self.0 &= !Self::bit(family);
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     #[must_use]
     pub fn with(mut self, family: AddressFamily) -> Self {
         self.insert(family);

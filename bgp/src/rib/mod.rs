@@ -482,4 +482,23 @@ impl<P: RibPolicy> Rib<P> {
             .ok_or(RibError::NotEstablished(id))?;
         Ok(group.full_table(&[family], false))
     }
+
+    /// `id`'s whole Adj-RIB-Out in every negotiated family, each followed by End-of-RIB (what
+    /// [`Rib::peer_up`] returns), e.g. for a speaker that held its first announcements back.
+    pub fn full_table(&self, id: PeerId) -> Result<Vec<Bytes>, RibError> {
+        let codec = self
+            .peers
+            .get(&id)
+            .ok_or(RibError::UnknownPeer(id))?
+            .established
+            .as_ref()
+            .ok_or(RibError::NotEstablished(id))?;
+        let families: Vec<AddressFamily> = codec.families.iter().collect();
+        let group = self
+            .groups
+            .iter()
+            .find(|g| g.members.contains(&id))
+            .ok_or(RibError::NotEstablished(id))?;
+        Ok(group.full_table(&families, true))
+    }
 }

@@ -23,25 +23,29 @@
 //! so the speaker never waits for a session that waits for it; session events reach the
 //! speaker over one bounded channel, which is the backpressure on reading from peers.
 //!
-//! Graceful restart of the speaker itself: [`Speaker::detach`] ends every connection without
-//! a NOTIFICATION, so peers that negotiated graceful restart keep our routes; the next run
-//! offers the Restart State bit (see [`crate::session::PeerConfig`]) and, because the
-//! embedder originates its routes before adding peers, sends them all before End-of-RIB.
+//! Graceful restart of the speaker itself (RFC 4724 §4.1): [`Speaker::detach`] ends every
+//! connection without a NOTIFICATION, so peers that negotiated graceful restart keep our
+//! routes. The next run adds its peers with [`PeerConfig::restarting`] (the Restart State
+//! bit) and the speaker defers its announcements: sessions come up and their routes are
+//! learned, but nothing is sent until every restarting peer with graceful restart has sent
+//! End-of-RIB for each family (or [`SpeakerConfig::selection_deferral`] has passed); then
+//! each peer gets its whole table once, followed by End-of-RIB. Originate routes before
+//! adding peers.
 //!
-//! Limits: after our own restart, routes learned from other peers are not held back until
-//! their End-of-RIB (RFC 4724 §4.1 deferral); enhanced-route-refresh markers from the peer
-//! are not acted on; `NextHopMode::Keep` towards eBGP peers is treated as the default.
+//! Limits: enhanced-route-refresh markers from the peer are not acted on;
+//! `NextHopMode::Keep` towards eBGP peers is treated as the default.
 
 mod listener;
 mod owner;
 mod status;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::codec::Prefix;
+use crate::codec::{AddressFamily, Prefix};
 use crate::rib::{BestChange, PeerId, RibPolicy, RouteAttributes};
 use crate::session::{Connector, DownReason, LocalAddress, LocalSpeaker, PeerConfig};
 
@@ -62,13 +66,20 @@ pub struct SpeakerConfig {
     pub local: LocalSpeaker,
     /// Route-reflection CLUSTER_ID; the router ID when `None`.
     pub cluster_id: Option<Ipv4Addr>,
+    /// After our own restart, how long to wait for the peers' End-of-RIB before announcing
+    /// anyway (RFC 4724 §4.1 Selection_Deferral_Timer).
+    pub selection_deferral: Duration,
 }
+
+/// Default [`SpeakerConfig::selection_deferral`].
+pub const SELECTION_DEFERRAL: Duration = Duration::from_secs(360);
 
 impl SpeakerConfig {
     pub fn new(local: LocalSpeaker) -> Self {
         Self {
             local,
             cluster_id: None,
+            selection_deferral: SELECTION_DEFERRAL,
         }
     }
 }
@@ -131,6 +142,18 @@ pub enum Event {
     },
     /// Loc-RIB changes accepted by [`RibPolicy::install`], in the order they happened.
     Best(Vec<BestChange>),
+    /// The peer sent End-of-RIB for `family` (RFC 4724): its initial table is complete, and
+    /// its stale routes of that family, if any, are gone.
+    EndOfRib {
+        address: IpAddr,
+        peer: PeerId,
+        family: AddressFamily,
+    },
+    /// Announcements held back after our restart have been sent: every restarting peer's
+    /// End-of-RIB arrived (`timed_out: false`) or the selection deferral ran out.
+    DeferralOver {
+        timed_out: bool,
+    },
 }
 
 /// The embedder's handle on a running speaker. Dropping it stops the speaker as

@@ -35,6 +35,14 @@ struct Peer<S> {
     negotiated: Option<Box<Negotiated>>,
 }
 
+/// Announcements held back after our restart (RFC 4724 §4.1).
+struct Deferral {
+    deadline: Instant,
+    /// Restarting peers whose End-of-RIB we wait for: the families still missing (`None`
+    /// until the session is up and the families are known).
+    waiting: HashMap<IpAddr, Option<FamilySet>>,
+}
+
 /// Something the speaker's loop woke up for.
 #[allow(
     clippy::large_enum_variant,
@@ -61,6 +69,10 @@ pub(super) struct Owner<P: RibPolicy, C: Connector, L> {
     best: Vec<BestChange>,
     /// Events for the embedder, sent at the next flush.
     outbox: Vec<Event>,
+    deferral: Option<Deferral>,
+    /// Something was announced already: a peer added as restarting later does not start a
+    /// deferral.
+    announced: bool,
 }
 
 /// How the loop ends.
@@ -105,6 +117,8 @@ where
             events,
             best: Vec::new(),
             outbox: Vec::new(),
+            deferral: None,
+            announced: false,
         }
     }
 
@@ -143,7 +157,10 @@ where
         &mut self,
         commands: &mut mpsc::UnboundedReceiver<Command<C::Stream>>,
     ) -> Work<C::Stream> {
-        let deadline = self.rib.next_deadline();
+        let deadline = match (self.rib.next_deadline(), &self.deferral) {
+            (Some(a), Some(d)) => Some(a.min(d.deadline)),
+            (a, d) => a.or(d.as_ref().map(|d| d.deadline)),
+        };
         let listener = self.listener.as_ref();
         tokio::select! {
             biased;
@@ -166,8 +183,15 @@ where
                 tracing::warn!(error = %e, "accepting a BGP connection failed");
             }
             Work::Tick => {
-                let changes = self.rib.tick(tokio_now());
+                let now = tokio_now();
+                let changes = self.rib.tick(now);
                 self.best.extend(changes);
+                if self.deferral.as_ref().is_some_and(|d| d.deadline <= now) {
+                    tracing::warn!(
+                        "selection deferral ran out before every restarting peer sent End-of-RIB; announcing"
+                    );
+                    self.end_deferral(true);
+                }
             }
         }
         None
@@ -226,6 +250,19 @@ where
             session::Command::Start
         };
         let _ = tx.send(start);
+        if settings.session.restarting
+            && settings.session.graceful_restart_time.is_some()
+            && !self.announced
+        {
+            let deadline = tokio_now() + self.config.selection_deferral;
+            self.deferral
+                .get_or_insert_with(|| Deferral {
+                    deadline,
+                    waiting: HashMap::new(),
+                })
+                .waiting
+                .insert(address, None);
+        }
         tracing::info!(peer = %address, peer_as = settings.session.peer_as, "BGP peer added");
         self.by_id.insert(id, address);
         self.peers.insert(
@@ -259,6 +296,10 @@ where
             }
         }
         tracing::info!(peer = %address, "BGP peer removed");
+        if let Some(d) = self.deferral.as_mut() {
+            d.waiting.remove(&address);
+        }
+        self.check_deferral();
     }
 
     fn accept(&mut self, stream: C::Stream, from: SocketAddr) {
@@ -290,10 +331,16 @@ where
             }
             SessionEvent::Up(negotiated) => self.peer_up(address, negotiated),
             SessionEvent::Down(reason) => self.peer_down(address, reason),
-            SessionEvent::Update { update, .. } => match self.rib.apply_update(id, update) {
-                Ok(changes) => self.best.extend(changes),
-                Err(e) => tracing::error!(peer = %address, error = %e, "UPDATE not applied"),
-            },
+            SessionEvent::Update { update, .. } => {
+                let end_of_rib = update.end_of_rib_family();
+                match self.rib.apply_update(id, update) {
+                    Ok(changes) => self.best.extend(changes),
+                    Err(e) => tracing::error!(peer = %address, error = %e, "UPDATE not applied"),
+                }
+                if let Some(family) = end_of_rib {
+                    self.end_of_rib(address, id, family);
+                }
+            }
             SessionEvent::RouteRefresh(rr) => self.route_refresh(address, rr),
         }
     }
@@ -334,7 +381,10 @@ where
             }
         }
         match self.rib.peer_up(id, codec) {
+            // While deferring, the table is sent when the deferral ends.
+            Ok(_) if self.deferral.is_some() => {}
             Ok(messages) => {
+                self.announced = true;
                 if let Some(peer) = self.peers.get(&address) {
                     send_encoded(&peer.commands, messages);
                 }
@@ -343,6 +393,60 @@ where
         }
         tracing::info!(peer = %address, "BGP session established");
         self.report(Event::PeerUp { address, peer: id });
+        if let Some(d) = self.deferral.as_mut()
+            && let Some(waiting) = d.waiting.get_mut(&address)
+        {
+            // Only a peer that negotiated graceful restart sends End-of-RIB for sure.
+            let n = self.peers.get(&address).and_then(|p| p.negotiated.as_ref());
+            match n.filter(|n| n.graceful_restart.is_some()) {
+                Some(n) => *waiting = Some(n.families),
+                None => {
+                    d.waiting.remove(&address);
+                }
+            }
+            self.check_deferral();
+        }
+    }
+
+    fn end_of_rib(&mut self, address: IpAddr, id: PeerId, family: AddressFamily) {
+        tracing::debug!(peer = %address, %family, "End-of-RIB received");
+        self.report(Event::EndOfRib {
+            address,
+            peer: id,
+            family,
+        });
+        if let Some(d) = self.deferral.as_mut()
+            && let Some(Some(missing)) = d.waiting.get_mut(&address)
+        {
+            missing.remove(family);
+            if missing.is_empty() {
+                d.waiting.remove(&address);
+            }
+            self.check_deferral();
+        }
+    }
+
+    fn check_deferral(&mut self) {
+        if self.deferral.as_ref().is_some_and(|d| d.waiting.is_empty()) {
+            self.end_deferral(false);
+        }
+    }
+
+    /// Sends every established peer its whole table and End-of-RIB, once.
+    fn end_deferral(&mut self, timed_out: bool) {
+        if self.deferral.take().is_none() {
+            return;
+        }
+        self.announced = true;
+        // Changes pending in the update groups are part of the tables sent now.
+        let _ = self.rib.flush_updates();
+        for peer in self.peers.values() {
+            if let Ok(messages) = self.rib.full_table(peer.id) {
+                send_encoded(&peer.commands, messages);
+            }
+        }
+        tracing::info!(timed_out, "selection deferral over; tables sent");
+        self.report(Event::DeferralOver { timed_out });
     }
 
     fn peer_down(&mut self, address: IpAddr, reason: DownReason) {
@@ -387,6 +491,10 @@ where
             return;
         };
         if rr.must_ignore(&n.codec) || rr.subtype != RouteRefreshSubtype::Normal {
+            return;
+        }
+        if self.deferral.is_some() {
+            // The whole table follows when the deferral ends.
             return;
         }
         let enhanced = n.enhanced_route_refresh;
@@ -434,6 +542,10 @@ where
     }
 
     fn send_group_updates(&self, updates: Vec<rib::GroupUpdate>) {
+        if self.deferral.is_some() {
+            // Held back: the Adj-RIBs-Out already say what the tables will hold.
+            return;
+        }
         for update in updates {
             for member in &update.peers {
                 let Some(peer) = self.by_id.get(member).and_then(|a| self.peers.get(a)) else {
