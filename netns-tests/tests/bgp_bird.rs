@@ -713,3 +713,140 @@ fn route_since(show_route: &str) -> Option<String> {
     let end = line[start..].find(']')? + start;
     Some(line[start..=end].to_owned())
 }
+
+/// The same restart with our whole speaker (sessions + RIB): the first speaker announces our
+/// route and learns BIRD's, then detaches (connections closed, no NOTIFICATION); a new
+/// speaker starts as a restarting one (R and F bits), learns BIRD's routes again, holds its
+/// own announcements until BIRD's End-of-RIB (selection deferral), then sends its table and
+/// End-of-RIB. BIRD must never lose our route, and the restart must end.
+#[test]
+fn bird_keeps_our_routes_when_our_speaker_restarts() {
+    if !require_root("bird_keeps_our_routes_when_our_speaker_restarts") {
+        return;
+    }
+    use bgp::rib::{AcceptAll, RouteAttributes};
+    use bgp::speaker::{Event, NoListener, PeerSettings, SpeakerConfig};
+    use tokio::net::TcpStream;
+
+    let lab = Lab::new("bgp-bgrs").unwrap();
+    let config = format!(
+        r#"{}
+timeformat route iso long ms;
+protocol bgp gr {{
+  local {LAB_V4} as 65002;
+  neighbor {SPEAKER_V4} as 65001;
+  hold time 9; keepalive time 3;
+  passive on;
+  graceful restart on;
+  ipv4 {{ import all; export where source = RTS_STATIC; }};
+}}
+"#,
+        bird_head()
+    );
+    let bird = Bird::start(&lab.lab, &config).unwrap();
+    let ctl: PathBuf = bird.dir().join("bird.ctl");
+    const PREFIX: &str = "10.34.0.0/24";
+    const BIRDS: &str = "198.51.100.0/24";
+    let result = in_netns(&lab.speaker.as_ref(), move || async move {
+        let ours: bgp::codec::Prefix = PREFIX.parse().map_err(|e| format!("{e:?}"))?;
+        let route = RouteAttributes::from(PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::default()),
+            next_hop: Some(SPEAKER_V4.parse().expect("address")),
+            ..PathAttributes::default()
+        });
+        let life = |restarting: bool| {
+            let s = bgp::speaker::spawn(
+                SpeakerConfig::new(speaker(65001, SPEAKER_V4)),
+                AcceptAll,
+                TcpConnector,
+                None::<NoListener<TcpStream>>,
+            );
+            s.originate(ours, route.clone());
+            let mut p = peer(LAB_V4, 65002);
+            p.graceful_restart_time = Some(120);
+            p.forwarding_preserved = true;
+            p.restarting = restarting;
+            s.add_peer(PeerSettings::new(p));
+            s
+        };
+        // Waits for BIRD's route in our Loc-RIB and, when restarting, for the deferral.
+        async fn learn(
+            s: &mut bgp::speaker::Speaker<TcpStream>,
+            restarting: bool,
+        ) -> Result<(), String> {
+            let mut learned = false;
+            let mut deferral_over = !restarting;
+            timeout(Duration::from_secs(30), async {
+                while !(learned && deferral_over) {
+                    match s.events.recv().await {
+                        Some(Event::Best(c)) => {
+                            learned |= c
+                                .iter()
+                                .any(|c| c.prefix.to_string() == BIRDS && c.best.is_some());
+                        }
+                        Some(Event::DeferralOver { timed_out: false }) => deferral_over = true,
+                        Some(Event::DeferralOver { timed_out: true }) => {
+                            return Err("deferral timed out".to_owned());
+                        }
+                        Some(_) => {}
+                        None => return Err("speaker ended".to_owned()),
+                    }
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|_| format!("learned {learned}, deferral over {deferral_over}"))?
+        }
+        let mut first = life(false);
+        learn(&mut first, false).await?;
+        let c = ctl.clone();
+        if !eventually(move || has_route(&c, PREFIX, "gr")).await {
+            return Err("BIRD never got our route".into());
+        }
+        let before = birdc(&ctl, &["show", "route", "all", PREFIX]);
+        let watching = Arc::new(AtomicBool::new(true));
+        let watcher = {
+            let (watching, c) = (watching.clone(), ctl.clone());
+            tokio::task::spawn_blocking(move || watch_route(c, PREFIX, watching))
+        };
+        first.detach();
+        let _ = first.task.await;
+        let c = ctl.clone();
+        if !eventually(move || !established(&c, "gr")).await {
+            return Err("BIRD did not notice the dropped connections".into());
+        }
+        let in_restart = birdc(&ctl, &["show", "protocols", "all", "gr"]);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let mut second = life(true);
+        learn(&mut second, true).await?;
+        let c = ctl.clone();
+        let restart_done = eventually(move || {
+            let p = birdc(&c, &["show", "protocols", "all", "gr"]);
+            p.contains("Established") && !p.contains("graceful restart active")
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        watching.store(false, Ordering::Relaxed);
+        let watched = watcher.await.map_err(|e| e.to_string())?;
+        let after = birdc(&ctl, &["show", "route", "all", PREFIX]);
+        Ok::<_, String>((before, in_restart, restart_done, watched, after))
+    });
+    let (before, in_restart, restart_done, watched, after) =
+        result.unwrap_or_else(|e| fail(&bird, &e));
+    assert!(
+        in_restart.contains("Neighbor graceful restart active"),
+        "{in_restart}"
+    );
+    if !restart_done {
+        fail(&bird, "the restart did not end after our End-of-RIB");
+    }
+    let since = route_since(&before).unwrap_or_else(|| panic!("{before}"));
+    assert!(watched.polls >= 20, "too few polls to tell: {watched:?}");
+    assert_eq!(watched.misses, 0, "the route disappeared: {watched:?}");
+    assert!(
+        watched.since.iter().all(|t| same_import(t, &since)),
+        "the route was replaced: first imported {since}, seen {watched:?}"
+    );
+    assert!(same_import(&after, &since), "{since}\n{after}");
+}
