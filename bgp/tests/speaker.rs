@@ -365,3 +365,88 @@ async fn after_a_restart_announcements_wait_for_the_selection_deferral_when_a_pe
         "announced after {waited:?}, before the 1.5 s deferral"
     );
 }
+
+#[tokio::test]
+async fn route_refresh_both_ways_with_a_bare_session_as_the_peer() {
+    use bgp::codec::{AddressFamily, Nlri, RouteRefresh, RouteRefreshSubtype, Update};
+    use bgp::session::{Command, Session, SessionEvent};
+
+    let mut s = node(91, 65001).await;
+    // The peer: a bare session connecting from 127.0.0.92.
+    let mut config = PeerConfig::new(s.address.ip(), 65001);
+    config.port = s.address.port();
+    config.source_address = Some(IpAddr::V4(ip(92)));
+    let local = LocalSpeaker {
+        asn: 65002,
+        router_id: Ipv4Addr::new(92, 92, 92, 92),
+    };
+    let mut p = bgp::session::spawn(Session::new(local, config), TcpConnector);
+    let mut accept = PeerConfig::new(IpAddr::V4(ip(92)), 65002);
+    accept.passive = true;
+    s.speaker.add_peer(PeerSettings::new(accept));
+    p.commands.send(Command::Start).await.unwrap();
+    let negotiated = loop {
+        match timeout(WAIT, p.events.recv()).await.unwrap().unwrap() {
+            SessionEvent::Up(n) => break n,
+            _ => continue,
+        }
+    };
+    assert!(negotiated.enhanced_route_refresh, "{negotiated:?}");
+    let announce = |prefixes: &[Prefix]| Update {
+        attributes: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::from_sequence([65002])),
+            next_hop: Some(ip(92)),
+            ..PathAttributes::default()
+        },
+        nlri: prefixes.iter().map(|p| Nlri::new(*p)).collect(),
+        ..Update::default()
+    };
+    let send = |cmd| p.commands.send(cmd);
+    send(Command::SendUpdate(announce(&[prefix(1), prefix(2)])))
+        .await
+        .unwrap();
+    let mut held = std::collections::HashSet::new();
+    until(&mut s, |e| {
+        if let Event::Best(c) = e {
+            held.extend(c.iter().filter(|c| c.best.is_some()).map(|c| c.prefix));
+        }
+        held.len() == 2
+    })
+    .await;
+
+    // The peer re-advertises inside RFC 7313 markers, leaving prefix 2 out: only prefix 2
+    // is withdrawn, at End-of-RIB-Refresh.
+    let marker = |subtype| RouteRefresh {
+        family: AddressFamily::IPV4_UNICAST,
+        subtype,
+    };
+    send(Command::SendRouteRefresh(marker(
+        RouteRefreshSubtype::BeginningOfRouteRefresh,
+    )))
+    .await
+    .unwrap();
+    send(Command::SendUpdate(announce(&[prefix(1)])))
+        .await
+        .unwrap();
+    send(Command::SendRouteRefresh(marker(
+        RouteRefreshSubtype::EndOfRouteRefresh,
+    )))
+    .await
+    .unwrap();
+    let seen = until_best(&mut s, prefix(2), false).await;
+    assert_eq!(seen.prefix, prefix(2));
+    let status = s.speaker.status().await.unwrap();
+    assert_eq!((status.prefixes, status.peers[0].routes_received), (1, 1));
+
+    // Our request reaches the peer as a ROUTE-REFRESH for IPv4 unicast.
+    s.speaker
+        .request_route_refresh(IpAddr::V4(ip(92)), AddressFamily::IPV4_UNICAST);
+    let request = loop {
+        match timeout(WAIT, p.events.recv()).await.unwrap().unwrap() {
+            SessionEvent::RouteRefresh(rr) => break rr,
+            _ => continue,
+        }
+    };
+    assert_eq!(request, RouteRefresh::request(AddressFamily::IPV4_UNICAST));
+}

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use super::attributes::Attributes;
 use super::peer::PeerId;
-use crate::codec::{Ipv4Prefix, Ipv6Prefix, Prefix};
+use crate::codec::{AddressFamily, Ipv4Prefix, Ipv6Prefix, Prefix};
 
 /// One route to a prefix, as received from one peer (or originated locally).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,10 +206,16 @@ impl Table {
             .collect()
     }
 
-    /// Marks every path of `peer` stale; returns how many.
-    pub fn mark_stale(&mut self, peer: PeerId) -> usize {
+    /// Marks every path of `peer` (in `family`, or all families) stale; returns how many.
+    pub fn mark_stale(&mut self, peer: PeerId, family: Option<AddressFamily>) -> usize {
         let mut n = 0;
-        let dests = self.v4.values_mut().chain(self.v6.values_mut());
+        let v4 = family.is_none_or(|f| f == AddressFamily::IPV4_UNICAST);
+        let v6 = family.is_none_or(|f| f == AddressFamily::IPV6_UNICAST);
+        let dests = self
+            .v4
+            .values_mut()
+            .filter(|_| v4)
+            .chain(self.v6.values_mut().filter(|_| v6));
         for dest in dests {
             for p in dest.paths_mut().iter_mut().filter(|p| p.peer == peer) {
                 p.stale = true;

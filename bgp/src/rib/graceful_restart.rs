@@ -2,6 +2,10 @@
 //! marked stale, until it sends End-of-RIB for the family or its restart timer expires; a
 //! re-announced route replaces its stale copy. The caller owns the clock: it passes the
 //! deadline to [`Rib::peer_down`] and the current time to [`Rib::tick`].
+//!
+//! Enhanced route refresh (RFC 7313) reuses the stale marking: between a peer's
+//! Beginning- and End-of-RIB-Refresh its routes of the family are stale, and those it did
+//! not re-advertise are swept at the end.
 
 use std::time::Instant;
 
@@ -26,6 +30,19 @@ impl<P: RibPolicy> Rib<P> {
             tracing::info!(peer = ?id, "graceful restart timer expired; withdrawing stale routes");
             self.sweep_stale(id, None, &mut changes);
         }
+        changes
+    }
+
+    /// Enhanced route refresh (RFC 7313 §4): the peer starts re-advertising `family`
+    /// (Beginning-of-RIB-Refresh): its routes of the family become stale until it is done.
+    pub fn begin_route_refresh(&mut self, id: PeerId, family: AddressFamily) {
+        self.table.mark_stale(id, Some(family));
+    }
+
+    /// End-of-RIB-Refresh from the peer: its routes of `family` it did not re-advertise go.
+    pub fn end_route_refresh(&mut self, id: PeerId, family: AddressFamily) -> Vec<BestChange> {
+        let mut changes = Vec::new();
+        self.sweep_stale(id, Some(family), &mut changes);
         changes
     }
 

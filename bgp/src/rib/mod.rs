@@ -184,7 +184,7 @@ impl<P: RibPolicy> Rib<P> {
             self.leave_group(id);
         }
         if let Some(deadline) = restart_deadline {
-            self.table.mark_stale(id);
+            self.table.mark_stale(id, None);
             if let Some(peer) = self.peers.get_mut(&id) {
                 peer.restart_deadline = Some(deadline);
             }

@@ -14,7 +14,9 @@
 //!   without a NOTIFICATION keeps the peer's routes, stale, for the peer's restart time;
 //!   End-of-RIB from the peer or the deadline sweeps them.
 //! * ROUTE-REFRESH requests are answered from the group's Adj-RIB-Out, inside
-//!   Beginning/End-of-RIB-Refresh markers when enhanced route refresh was negotiated.
+//!   Beginning/End-of-RIB-Refresh markers when enhanced route refresh was negotiated; the
+//!   embedder can ask a peer for its routes again ([`Speaker::request_route_refresh`]), and
+//!   a peer's own markers make its routes stale until it has re-advertised them (RFC 7313).
 //! * Connections from peers come from the speaker's [`PeerListener`] (if any) or the
 //!   embedder ([`Speaker::accept`]) and are handed to the session of the peer with that
 //!   address; connections from unknown addresses are closed.
@@ -32,8 +34,7 @@
 //! each peer gets its whole table once, followed by End-of-RIB. Originate routes before
 //! adding peers.
 //!
-//! Limits: enhanced-route-refresh markers from the peer are not acted on;
-//! `NextHopMode::Keep` towards eBGP peers is treated as the default.
+//! Limits: `NextHopMode::Keep` towards eBGP peers is treated as the default.
 
 mod listener;
 mod owner;
@@ -118,6 +119,9 @@ pub enum Command<S> {
     Withdraw(Prefix),
     /// Re-runs the export policy over every route (after its rules changed).
     ReevaluateExports,
+    /// Asks the peer to re-advertise its routes of a family (ROUTE-REFRESH, RFC 2918), when
+    /// the session is up and negotiated route refresh.
+    RouteRefresh(IpAddr, AddressFamily),
     Status(oneshot::Sender<SpeakerStatus>),
     /// Stops every session with CEASE and ends the speaker.
     Stop,
@@ -193,6 +197,10 @@ impl<S> Speaker<S> {
 
     pub fn reevaluate_exports(&self) {
         self.send(Command::ReevaluateExports);
+    }
+
+    pub fn request_route_refresh(&self, peer: IpAddr, family: AddressFamily) {
+        self.send(Command::RouteRefresh(peer, family));
     }
 
     /// Peers, their states and route counts; `None` once the speaker has ended.

@@ -214,6 +214,7 @@ where
                 let updates = self.rib.reevaluate_exports();
                 self.send_group_updates(updates);
             }
+            Command::RouteRefresh(address, family) => self.request_refresh(address, family),
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
             }
@@ -483,6 +484,29 @@ where
         });
     }
 
+    /// Asks the peer to send its routes of `family` again, if it can (RFC 2918).
+    fn request_refresh(&mut self, address: IpAddr, family: AddressFamily) {
+        let Some(peer) = self.peers.get(&address.to_canonical()) else {
+            return;
+        };
+        let negotiated = peer
+            .negotiated
+            .as_ref()
+            .filter(|_| peer.state == State::Established);
+        match negotiated {
+            Some(n) if n.route_refresh && n.families.contains(family) => {
+                let _ =
+                    peer.commands
+                        .send(session::Command::SendRouteRefresh(RouteRefresh::request(
+                            family,
+                        )));
+            }
+            _ => {
+                tracing::info!(peer = %address, %family, "route refresh not possible on this session")
+            }
+        }
+    }
+
     fn route_refresh(&mut self, address: IpAddr, rr: RouteRefresh) {
         let Some(peer) = self.peers.get(&address) else {
             return;
@@ -490,8 +514,23 @@ where
         let Some(n) = &peer.negotiated else {
             return;
         };
-        if rr.must_ignore(&n.codec) || rr.subtype != RouteRefreshSubtype::Normal {
+        if rr.must_ignore(&n.codec) {
             return;
+        }
+        let id = peer.id;
+        match rr.subtype {
+            RouteRefreshSubtype::Normal => {}
+            // RFC 7313 §4: the peer re-advertises the family between these two markers.
+            RouteRefreshSubtype::BeginningOfRouteRefresh if n.enhanced_route_refresh => {
+                self.rib.begin_route_refresh(id, rr.family);
+                return;
+            }
+            RouteRefreshSubtype::EndOfRouteRefresh if n.enhanced_route_refresh => {
+                let changes = self.rib.end_route_refresh(id, rr.family);
+                self.best.extend(changes);
+                return;
+            }
+            _ => return,
         }
         if self.deferral.is_some() {
             // The whole table follows when the deferral ends.
