@@ -75,16 +75,14 @@ fn main() {
         },
         AcceptAll,
     );
-    let peer = |id: u8, asn| PeerConfig {
-        id: PeerId(u32::from(id)),
-        address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, id)),
-        local_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 200)),
-        local_ipv6_next_hop: None,
-        asn,
-        router_id: Ipv4Addr::new(10, 1, 0, id),
-        route_reflector_client: false,
-        next_hop_self: false,
-        export_policy: 0,
+    let peer = |id: u8, asn| {
+        PeerConfig::new(
+            PeerId(u32::from(id)),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, id)),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 200)),
+            asn,
+            Ipv4Addr::new(10, 1, 0, id),
+        )
     };
     rib.add_peer(peer(1, 65001)).expect("new peer");
     rib.peer_up(PeerId(1), CodecContext::default())

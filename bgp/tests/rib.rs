@@ -35,17 +35,9 @@ fn ip(last: u8) -> IpAddr {
 
 fn peer(id: u32, asn: u32) -> PeerConfig {
     let n = u8::try_from(id).unwrap();
-    PeerConfig {
-        id: PeerId(id),
-        address: ip(n),
-        local_address: ip(200),
-        local_ipv6_next_hop: Some("2001:db8::200".parse().unwrap()),
-        asn,
-        router_id: Ipv4Addr::new(10, 1, 0, n),
-        route_reflector_client: false,
-        next_hop_self: false,
-        export_policy: 0,
-    }
+    let mut config = PeerConfig::new(PeerId(id), ip(n), ip(200), asn, Ipv4Addr::new(10, 1, 0, n));
+    config.local_ipv6_next_hop = Some("2001:db8::200".parse().unwrap());
+    config
 }
 
 fn codec(internal: bool) -> CodecContext {

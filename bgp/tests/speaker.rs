@@ -450,3 +450,54 @@ async fn route_refresh_both_ways_with_a_bare_session_as_the_peer() {
     };
     assert_eq!(request, RouteRefresh::request(AddressFamily::IPV4_UNICAST));
 }
+
+#[tokio::test]
+async fn per_peer_local_as_next_hop_keep_and_cluster_id() {
+    use bgp::session::NextHopMode;
+
+    // A (65001) → M (65002) → C, to whom M presents AS 65100 and keeps next hops.
+    let a = node(101, 65001).await;
+    let m = node(102, 65002).await;
+    let mut c = node(103, 65003).await;
+    a.speaker.originate(prefix(1), route(ip(101)));
+    peer(&a, &m);
+    let mut to_c = settings(&m, &c);
+    to_c.session.local_as = Some(65100);
+    to_c.session.next_hop = NextHopMode::Keep;
+    m.speaker.add_peer(to_c);
+    let mut to_m = settings(&c, &m);
+    to_m.session.peer_as = 65100;
+    c.speaker.add_peer(to_m);
+    let best = until_best(&mut c, prefix(1), true).await.best.unwrap();
+    let attrs = &best.attributes.path;
+    assert_eq!(attrs.as_path, Some(AsPath::from_sequence([65100, 65001])));
+    assert_eq!(attrs.next_hop, Some(ip(101)), "next hop kept over eBGP");
+
+    // A reflector using cluster ID 9.9.9.9 towards one client, its own towards the other.
+    let rr = node(111, 65000).await;
+    let mut x = node(112, 65000).await;
+    let mut y = node(113, 65000).await;
+    let w = node(114, 65000).await;
+    for (client, cluster) in [
+        (&x, Some(Ipv4Addr::new(9, 9, 9, 9))),
+        (&y, None),
+        (&w, None),
+    ] {
+        let mut s = settings(&rr, client);
+        s.session.route_reflector_client = true;
+        s.session.cluster_id = cluster;
+        rr.speaker.add_peer(s);
+        client.speaker.add_peer(settings(client, &rr));
+    }
+    w.speaker.originate(prefix(2), route(ip(114)));
+    let at_x = until_best(&mut x, prefix(2), true).await.best.unwrap();
+    assert_eq!(
+        at_x.attributes.path.cluster_list,
+        vec![Ipv4Addr::new(9, 9, 9, 9)]
+    );
+    let at_y = until_best(&mut y, prefix(2), true).await.best.unwrap();
+    assert_eq!(
+        at_y.attributes.path.cluster_list,
+        vec![Ipv4Addr::new(111, 111, 111, 111)]
+    );
+}

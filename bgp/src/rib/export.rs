@@ -39,20 +39,26 @@ pub struct GroupKey {
     pub local_ipv6_next_hop: Option<Ipv6Addr>,
     /// The embedder's policy tag from [`PeerConfig::export_policy`](super::PeerConfig).
     pub export_policy: u32,
+    /// The AS we present to these peers (prepended towards eBGP peers).
+    pub local_as: u32,
+    /// The CLUSTER_ID we prepend when reflecting routes to these peers.
+    pub cluster_id: Ipv4Addr,
     /// Encoding parameters (AS number size, message size, families, ADD-PATH).
     pub codec: CodecContext,
 }
 
 impl GroupKey {
-    pub(crate) fn of(peer: &PeerState, codec: &CodecContext) -> Self {
+    pub(crate) fn of(peer: &PeerState, codec: &CodecContext, speaker: Speaker) -> Self {
         let cfg = &peer.config;
         Self {
             internal: peer.internal,
             route_reflector_client: peer.internal && cfg.route_reflector_client,
-            next_hop_self: !peer.internal || cfg.next_hop_self,
+            next_hop_self: (!peer.internal && !cfg.next_hop_unchanged) || cfg.next_hop_self,
             local_address: cfg.local_address,
             local_ipv6_next_hop: cfg.local_ipv6_next_hop,
             export_policy: cfg.export_policy,
+            local_as: cfg.local_as.unwrap_or(speaker.local_as),
+            cluster_id: cfg.cluster_id.unwrap_or(speaker.cluster_id),
             codec: CodecContext {
                 // Only used when decoding; must not split groups of eBGP peers.
                 peer_as: None,
@@ -73,7 +79,7 @@ pub(crate) fn may_export(key: &GroupKey, source: Option<&PeerState>) -> bool {
     }
 }
 
-/// Our identity as the exporting speaker.
+/// Our identity as the exporting speaker, unless a peer has its own.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Speaker {
     pub local_as: u32,
@@ -83,7 +89,6 @@ pub(crate) struct Speaker {
 /// The attributes of `route` as announced to the group `key`.
 pub(crate) fn rewrite(
     key: &GroupKey,
-    speaker: Speaker,
     source: Option<&PeerState>,
     prefix: Prefix,
     route: &RouteAttributes,
@@ -96,23 +101,21 @@ pub(crate) fn rewrite(
     attrs.as4_path = None;
     attrs.as4_aggregator = None;
     let local = source.is_none();
-    let mut next_hop_self = key.next_hop_self;
+    let has_next_hop = match prefix {
+        Prefix::V4(_) => attrs.next_hop.is_some() || out.mp_next_hop.is_some(),
+        Prefix::V6(_) => out.mp_next_hop.is_some(),
+    };
+    // Our own routes without a next hop get ours, whatever the rewriting says.
+    let next_hop_self = key.next_hop_self || !has_next_hop;
     if key.internal {
         attrs.local_pref = Some(attrs.local_pref.unwrap_or(DEFAULT_LOCAL_PREF));
         if let Some(src) = source.filter(|s| s.internal) {
             attrs.originator_id.get_or_insert(src.config.router_id);
-            attrs.cluster_list.insert(0, speaker.cluster_id);
-        }
-        let has_next_hop = match prefix {
-            Prefix::V4(_) => attrs.next_hop.is_some() || out.mp_next_hop.is_some(),
-            Prefix::V6(_) => out.mp_next_hop.is_some(),
-        };
-        if local && !has_next_hop {
-            next_hop_self = true;
+            attrs.cluster_list.insert(0, key.cluster_id);
         }
     } else {
         if let Some(path) = attrs.as_path.as_mut() {
-            path.prepend(speaker.local_as);
+            path.prepend(key.local_as);
         }
         attrs.local_pref = None;
         if !local {

@@ -151,7 +151,11 @@ impl<P: RibPolicy> Rib<P> {
         }
         let peer = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
         peer.established = Some(codec.clone());
-        let key = GroupKey::of(peer, &codec);
+        let speaker = Speaker {
+            local_as: self.config.local_as,
+            cluster_id: self.config.cluster_id(),
+        };
+        let key = GroupKey::of(peer, &codec, speaker);
         let families: Vec<AddressFamily> = codec.families.iter().collect();
         let index = match self.groups.iter().position(|g| g.key == key) {
             Some(i) => i,
@@ -229,6 +233,7 @@ impl<P: RibPolicy> Rib<P> {
             .ok_or(RibError::NotEstablished(id))?
             .four_octet_as;
         let internal = peer.internal;
+        let (peer_local_as, peer_cluster_id) = (peer.config.local_as, peer.config.cluster_id);
         let mut changes = Vec::new();
         if let Some(family) = update.end_of_rib_family() {
             self.sweep_stale(id, Some(family), &mut changes);
@@ -253,7 +258,8 @@ impl<P: RibPolicy> Rib<P> {
             // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored.
             attrs.local_pref = None;
         }
-        let reject = treat_as_withdraw || self.rejects(internal, &attrs);
+        let reject =
+            treat_as_withdraw || self.rejects(peer_local_as, peer_cluster_id, internal, &attrs);
         let legacy_and_mp = [
             (None, update.nlri),
             (
@@ -293,17 +299,24 @@ impl<P: RibPolicy> Rib<P> {
         Ok(changes)
     }
 
-    /// Loop checks on received attributes: our AS in an eBGP route's AS_PATH, our router ID
-    /// as ORIGINATOR_ID or our CLUSTER_ID in the CLUSTER_LIST of an iBGP route.
-    fn rejects(&self, internal: bool, attrs: &crate::codec::PathAttributes) -> bool {
+    /// Loop checks on received attributes: our AS (or the one we present to this peer) in an
+    /// eBGP route's AS_PATH, our router ID as ORIGINATOR_ID or our CLUSTER_ID (or the one we
+    /// use with this peer) in the CLUSTER_LIST of an iBGP route.
+    fn rejects(
+        &self,
+        peer_local_as: Option<u32>,
+        peer_cluster_id: Option<Ipv4Addr>,
+        internal: bool,
+        attrs: &crate::codec::PathAttributes,
+    ) -> bool {
         if internal {
             attrs.originator_id == Some(self.config.router_id)
                 || attrs.cluster_list.contains(&self.config.cluster_id())
+                || peer_cluster_id.is_some_and(|c| attrs.cluster_list.contains(&c))
         } else {
-            attrs
-                .as_path
-                .as_ref()
-                .is_some_and(|p| p.contains(self.config.local_as))
+            attrs.as_path.as_ref().is_some_and(|p| {
+                p.contains(self.config.local_as) || peer_local_as.is_some_and(|a| p.contains(a))
+            })
         }
     }
 
@@ -380,10 +393,6 @@ impl<P: RibPolicy> Rib<P> {
         index: usize,
         prefixes: Vec<Prefix>,
     ) -> Vec<(Prefix, Option<Attributes>)> {
-        let speaker = Speaker {
-            local_as: self.config.local_as,
-            cluster_id: self.config.cluster_id(),
-        };
         let key = self.groups[index].key.clone();
         let key = &key;
         // Rewriting depends on the attribute set, the source peer and the family only:
@@ -418,7 +427,7 @@ impl<P: RibPolicy> Rib<P> {
                     return Arc::clone(shared);
                 }
                 let shared = rewritten.entry(memo).or_insert_with(|| {
-                    let attrs = export::rewrite(key, speaker, source, prefix, &best.attributes);
+                    let attrs = export::rewrite(key, source, prefix, &best.attributes);
                     self.attributes.intern(attrs)
                 });
                 last_rewrite = Some((memo, Arc::clone(shared)));

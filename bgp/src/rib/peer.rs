@@ -30,8 +30,16 @@ pub struct PeerConfig {
     pub router_id: Ipv4Addr,
     /// We reflect routes to this peer as a route-reflector client (RFC 4456); iBGP only.
     pub route_reflector_client: bool,
-    /// Set NEXT_HOP to `local_address` also towards this iBGP peer (always done for eBGP).
+    /// Set NEXT_HOP to `local_address` also towards this iBGP peer (done for eBGP unless
+    /// `next_hop_unchanged`).
     pub next_hop_self: bool,
+    /// Never rewrite NEXT_HOP towards this peer, even over eBGP (`next hop keep`); routes
+    /// without a next hop still get ours.
+    pub next_hop_unchanged: bool,
+    /// The AS we present to this peer instead of [`RibConfig::local_as`](super::RibConfig).
+    pub local_as: Option<u32>,
+    /// Our CLUSTER_ID when reflecting routes to this peer, instead of the RIB's.
+    pub cluster_id: Option<Ipv4Addr>,
     /// Embedder-chosen export policy tag, seen by
     /// [`RibPolicy::export`](super::RibPolicy::export) as
     /// [`GroupKey::export_policy`](super::GroupKey::export_policy). Peers with the same tag
@@ -40,9 +48,34 @@ pub struct PeerConfig {
 }
 
 impl PeerConfig {
-    /// Whether this is an iBGP peer, given our AS.
+    /// A peer with default settings: no reflection, next hop rewritten as RFC 4271 says, our
+    /// AS and cluster ID, export policy 0.
+    pub fn new(
+        id: PeerId,
+        address: IpAddr,
+        local_address: IpAddr,
+        asn: u32,
+        router_id: Ipv4Addr,
+    ) -> Self {
+        Self {
+            id,
+            address,
+            local_address,
+            local_ipv6_next_hop: None,
+            asn,
+            router_id,
+            route_reflector_client: false,
+            next_hop_self: false,
+            next_hop_unchanged: false,
+            local_as: None,
+            cluster_id: None,
+            export_policy: 0,
+        }
+    }
+
+    /// Whether this is an iBGP peer, given our AS (unless this peer has its own).
     pub fn is_internal(&self, local_as: u32) -> bool {
-        self.asn == local_as
+        self.asn == self.local_as.unwrap_or(local_as)
     }
 }
 

@@ -33,8 +33,6 @@
 //! End-of-RIB for each family (or [`SpeakerConfig::selection_deferral`] has passed); then
 //! each peer gets its whole table once, followed by End-of-RIB. Originate routes before
 //! adding peers.
-//!
-//! Limits: `NextHopMode::Keep` towards eBGP peers is treated as the default.
 
 mod listener;
 mod owner;

@@ -674,6 +674,9 @@ fn rib_peer(id: PeerId, settings: &PeerSettings, n: &Negotiated) -> rib::PeerCon
         router_id: n.peer_id,
         route_reflector_client: session.route_reflector_client,
         next_hop_self: session.next_hop == NextHopMode::SelfAddress,
+        next_hop_unchanged: session.next_hop == NextHopMode::Keep,
+        local_as: session.local_as,
+        cluster_id: session.cluster_id,
         export_policy: settings.export_policy,
     }
 }
