@@ -1431,13 +1431,24 @@ async fn c34_route_refresh_with_unknown_subtype_or_unnegotiated_family_is_ignore
     .await;
 }
 
-/// #35 (and #3's NOTIFICATION < 21): neither code nor subcode can be read, so our side
-/// reports the connection lost rather than a NOTIFICATION the peer did not send.
+/// #35 (and #3's NOTIFICATION < 21, or with a header length out of bounds): neither code
+/// nor subcode can be read; nothing is sent back, and our side reports a malformed
+/// NOTIFICATION rather than one the peer did not send.
 #[tokio::test]
 async fn c35_malformed_notification_closes_without_replying() {
     run_all([
         case("c35 NOTIFICATION of 20", message(3, &[6]), CloseSilently),
         case("c35 NOTIFICATION of 19", message(3, &[]), CloseSilently),
+        case(
+            "c35 NOTIFICATION whose header says 18 octets",
+            header_only(18, 3),
+            CloseSilently,
+        ),
+        case(
+            "c35 NOTIFICATION whose header says 5000 octets",
+            header_only(5000, 3),
+            CloseSilently,
+        ),
         case(
             "c35 first message a NOTIFICATION of 20",
             message(3, &[6]),

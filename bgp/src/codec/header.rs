@@ -114,7 +114,12 @@ impl Header {
         let (length, type_code) = (u16::from_be_bytes([*len_hi, *len_lo]), *type_code);
         let total = usize::from(length);
         if total < HEADER_LEN || total > ctx.max_message_len() {
-            return Err(bad_length(length));
+            // The type octet is there even when the length is wrong: a NOTIFICATION with a
+            // bad length must still not be answered (RFC 4271 §6.4).
+            return Err(match MessageType::from_u8(type_code) {
+                Some(ty) => bad_length(length).in_message(ty),
+                None => bad_length(length),
+            });
         }
         let Some(message_type) = MessageType::from_u8(type_code) else {
             return Err(DecodeError::session_reset(
@@ -206,6 +211,23 @@ mod tests {
         v.extend_from_slice(&length.to_be_bytes());
         v.push(ty);
         v
+    }
+
+    #[test]
+    fn a_notification_with_a_bad_header_length_is_never_answered() {
+        let ctx = CodecContext::default();
+        for length in [18, 5000] {
+            let err = frame_length(&header(length, 3), &ctx).unwrap_err();
+            assert_eq!(
+                err.message_type,
+                Some(MessageType::Notification),
+                "{length}"
+            );
+            assert_eq!(err.notification_to_send(), None, "{length}");
+            // The same length on an UPDATE is answered with Bad Message Length.
+            let err = frame_length(&header(length, 2), &ctx).unwrap_err();
+            assert!(err.notification_to_send().is_some(), "{length}");
+        }
     }
 
     #[test]
