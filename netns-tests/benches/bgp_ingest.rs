@@ -122,7 +122,9 @@ fn ours(updates: &[u8], total: u64) -> Option<Result> {
                         Event::PeerDown { reason, .. } => {
                             return Err(std::io::Error::other(format!("session down: {reason}")));
                         }
-                        Event::PeerUp { .. } => {}
+                        Event::PeerUp { .. }
+                        | Event::EndOfRib { .. }
+                        | Event::DeferralOver { .. } => {}
                     }
                 }
                 Err(std::io::Error::other("speaker ended"))
