@@ -173,6 +173,34 @@ impl Table {
         }
     }
 
+    /// The destinations of `prefixes`, in order. Sorted input is answered by walking the
+    /// table between its first and last prefix (consecutive prefixes are neighbours in the
+    /// tree), falling back to a search per prefix when the walk would pass too many others.
+    pub fn get_many(&self, prefixes: &[Prefix]) -> Vec<Option<&Destination>> {
+        if !prefixes.is_sorted() {
+            return prefixes.iter().map(|p| self.get(*p)).collect();
+        }
+        let split = prefixes.partition_point(|p| matches!(p, Prefix::V4(_)));
+        let (v4, v6) = prefixes.split_at(split);
+        let v4: Vec<Ipv4Prefix> = v4
+            .iter()
+            .filter_map(|p| match p {
+                Prefix::V4(p) => Some(*p),
+                Prefix::V6(_) => None,
+            })
+            .collect();
+        let v6: Vec<Ipv6Prefix> = v6
+            .iter()
+            .filter_map(|p| match p {
+                Prefix::V6(p) => Some(*p),
+                Prefix::V4(_) => None,
+            })
+            .collect();
+        let mut out = walk(&self.v4, &v4);
+        out.extend(walk(&self.v6, &v6));
+        out
+    }
+
     /// Applies `op` to `prefix` in one map traversal, reselecting the best path with
     /// `select` (given the remaining paths, returns the best one's index).
     pub fn apply(
@@ -230,9 +258,52 @@ impl Table {
     }
 }
 
+/// The values of sorted `keys` in `map`: one ordered walk over `map` from the first key to
+/// the last while it passes at most a few entries per key, a search per key after that.
+fn walk<'a, K: Ord + Copy, V>(map: &'a BTreeMap<K, V>, keys: &[K]) -> Vec<Option<&'a V>> {
+    let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(keys.len());
+    let mut budget = keys.len().saturating_mul(4).saturating_add(16);
+    let mut entries = map.range(*first..=*last).peekable();
+    for (i, key) in keys.iter().enumerate() {
+        while entries.next_if(|(k, _)| *k < key).is_some() {
+            budget = budget.saturating_sub(1);
+        }
+        if budget == 0 {
+            out.extend(keys[i..].iter().map(|k| map.get(k)));
+            return out;
+        }
+        out.push(entries.peek().filter(|(k, _)| *k == key).map(|(_, v)| *v));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn get_many_agrees_with_get_for_dense_sparse_and_unsorted_input() {
+        let table = Table::default();
+        let mut map = BTreeMap::new();
+        for i in 0..2000u32 {
+            map.insert(i, i * 10);
+        }
+        let dense: Vec<u32> = (500..1500).collect();
+        let sparse: Vec<u32> = vec![0, 3, 1999, 5000];
+        for keys in [dense, sparse] {
+            let walked = walk(&map, &keys);
+            let searched: Vec<Option<&u32>> = keys.iter().map(|k| map.get(k)).collect();
+            assert_eq!(walked, searched);
+        }
+        let unsorted = [
+            Prefix::V4(Ipv4Prefix::new("10.0.1.0".parse().unwrap(), 24).unwrap()),
+            Prefix::V4(Ipv4Prefix::new("10.0.0.0".parse().unwrap(), 24).unwrap()),
+        ];
+        assert!(table.get_many(&unsorted).iter().all(Option::is_none));
+    }
 
     use crate::codec::{PathAttributes, Prefix};
     use std::sync::Arc;

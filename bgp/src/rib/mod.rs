@@ -402,10 +402,20 @@ impl<P: RibPolicy> Rib<P> {
             HashMap::new();
         let mut last_rewrite: Option<((*const RouteAttributes, PeerId, bool), Attributes)> = None;
         let mut out = Vec::with_capacity(prefixes.len());
-        for prefix in prefixes {
-            let exported = self.table.get(prefix).and_then(|dest| {
+        let dests = self.table.get_many(&prefixes);
+        // Neighbouring prefixes usually come from the same peer: skip the hash then.
+        let mut last_source: Option<(PeerId, Option<&PeerState>)> = None;
+        for (prefix, dest) in prefixes.into_iter().zip(dests) {
+            let exported = dest.and_then(|dest| {
                 let best = dest.best();
-                let source = self.peers.get(&best.peer);
+                let source = match last_source {
+                    Some((id, source)) if id == best.peer => source,
+                    _ => {
+                        let source = self.peers.get(&best.peer);
+                        last_source = Some((best.peer, source));
+                        source
+                    }
+                };
                 if !export::may_export(key, source) {
                     return None;
                 }
