@@ -69,8 +69,8 @@ impl bgp::rib::RibPolicy for ExportNone {
     }
 }
 
-/// Our receiver: the speaker (session task + RIB owner) on a thread inside the lab
-/// namespace with one passive peer; done when the Loc-RIB changes it reports cover `total`
+/// Our receiver: the speaker (session task + RIB owner) on a two-worker tokio runtime (as
+/// calico-node runs it) inside the lab namespace with one passive peer; done when the Loc-RIB changes it reports cover `total`
 /// prefixes, as an embedder installing them would see them. RSS growth of this process.
 fn ours(updates: &[u8], total: u64) -> Option<Result> {
     use bgp::session::{LocalSpeaker, PeerConfig, TcpConnector};
@@ -81,7 +81,8 @@ fn ours(updates: &[u8], total: u64) -> Option<Result> {
     let lab_ns = lab.lab.as_ref();
     let receiver = std::thread::spawn(move || {
         lab_ns.run(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
                 .enable_all()
                 .build()?;
             rt.block_on(async move {
