@@ -20,6 +20,9 @@ use crate::session::{
     State, Tagged,
 };
 
+/// How long the listener rests after an accept error.
+const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
 type SessionCommands<S> = mpsc::UnboundedSender<session::Command<S>>;
 
 /// One configured peer.
@@ -70,6 +73,8 @@ pub(super) struct Owner<P: RibPolicy, C: Connector, L> {
     /// Events for the embedder, sent at the next flush.
     outbox: Vec<Event>,
     deferral: Option<Deferral>,
+    /// After an accept error, the listener is left alone until then.
+    listener_paused_until: Option<Instant>,
     /// Something was announced already: a peer added as restarting later does not start a
     /// deferral.
     announced: bool,
@@ -118,6 +123,7 @@ where
             best: Vec::new(),
             outbox: Vec::new(),
             deferral: None,
+            listener_paused_until: None,
             announced: false,
         }
     }
@@ -161,7 +167,15 @@ where
             (Some(a), Some(d)) => Some(a.min(d.deadline)),
             (a, d) => a.or(d.as_ref().map(|d| d.deadline)),
         };
-        let listener = self.listener.as_ref();
+        let now = tokio_now();
+        let listener = self
+            .listener
+            .as_ref()
+            .filter(|_| self.listener_paused_until.is_none_or(|t| t <= now));
+        let deadline = match (deadline, self.listener_paused_until.filter(|t| *t > now)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         tokio::select! {
             biased;
             c = commands.recv() => Work::Command(c),
@@ -180,7 +194,10 @@ where
             Work::Session(id, ev) => self.session_event(id, ev),
             Work::Accepted(Ok((stream, from))) => self.accept(stream, from),
             Work::Accepted(Err(e)) => {
-                tracing::warn!(error = %e, "accepting a BGP connection failed");
+                // Out of descriptors and the like: listen again after a pause rather than
+                // spin on the same error.
+                tracing::warn!(error = %e, "accepting a BGP connection failed; pausing the listener");
+                self.listener_paused_until = Some(tokio_now() + ACCEPT_ERROR_PAUSE);
             }
             Work::Tick => {
                 let now = tokio_now();
@@ -218,7 +235,8 @@ where
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
             }
-            Command::Stop | Command::Detach => unreachable!("handled by the loop"),
+            // Ending the speaker is decided in `handle`, before a command gets here.
+            Command::Stop | Command::Detach => {}
         }
     }
 
