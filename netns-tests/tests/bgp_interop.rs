@@ -436,3 +436,137 @@ fn gobgp_routes_reach_our_speakers_rib_and_ours_reach_gobgp() {
     });
     result.unwrap_or_else(|e| panic!("{e}\n{}", gobgp.gobgp(&["neighbor"]).unwrap_or_default()));
 }
+
+/// Our whole speaker with BIRD over eBGP, an IPv4 session for IPv4 and an IPv6 session for
+/// IPv6: BIRD's static routes of both families land in our Loc-RIB; our originated routes of
+/// both families reach BIRD with our address on each session as next hop, each only over
+/// the session of its family, and our withdrawals remove them.
+#[test]
+fn bird_ebgp_dual_stack_through_our_speaker() {
+    if !require_root("bird_ebgp_dual_stack_through_our_speaker") {
+        return;
+    }
+    use bgp::rib::{AcceptAll, RouteAttributes};
+    use bgp::speaker::{Event, NoListener, PeerSettings, SpeakerConfig};
+    use tokio::net::TcpStream;
+
+    let lab = Lab::new("bgp-ibirds").unwrap();
+    let bird = Bird::start(&lab.lab, &bird_ebgp_config()).unwrap();
+    let ctl: PathBuf = bird.dir().join("bird.ctl");
+    let result = in_netns(&lab.speaker.as_ref(), move || async move {
+        let mut s = bgp::speaker::spawn(
+            SpeakerConfig::new(speaker()),
+            AcceptAll,
+            TcpConnector,
+            None::<NoListener<TcpStream>>,
+        );
+        let p4: bgp::codec::Prefix = "10.35.0.0/24".parse().map_err(|e| format!("{e:?}"))?;
+        let p6: bgp::codec::Prefix = "2001:db8:35::/48".parse().map_err(|e| format!("{e:?}"))?;
+        let base = PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::default()),
+            ..PathAttributes::default()
+        };
+        s.originate(
+            p4,
+            RouteAttributes::from(PathAttributes {
+                next_hop: Some(SPEAKER_V4.parse().expect("address")),
+                ..base.clone()
+            }),
+        );
+        s.originate(
+            p6,
+            RouteAttributes {
+                path: base,
+                mp_next_hop: Some(MpNextHop::Ipv6 {
+                    global: SPEAKER_V6.parse().expect("address"),
+                    link_local: None,
+                }),
+            },
+        );
+        s.add_peer(PeerSettings::new(peer(
+            LAB_V4,
+            65002,
+            FamilySet::IPV4_UNICAST,
+        )));
+        s.add_peer(PeerSettings::new(peer(
+            LAB_V6,
+            65002,
+            FamilySet::IPV6_UNICAST,
+        )));
+        // BIRD's static routes of both families reach our Loc-RIB.
+        let mut learned = BTreeSet::new();
+        timeout(Duration::from_secs(30), async {
+            while learned.len() < 2 {
+                match s.events.recv().await {
+                    Some(Event::Best(changes)) => learned.extend(
+                        changes
+                            .iter()
+                            .filter(|c| {
+                                c.best
+                                    .as_ref()
+                                    .is_some_and(|r| r.source != bgp::rib::RouteSource::Local)
+                            })
+                            .map(|c| c.prefix.to_string()),
+                    ),
+                    Some(Event::PeerDown { reason, .. }) => {
+                        return Err(format!("session down: {reason}"));
+                    }
+                    Some(_) => {}
+                    None => return Err("speaker ended".to_owned()),
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|_| format!("learned only {learned:?}"))??;
+        let c = ctl.clone();
+        let announced = eventually(move || {
+            birdc(&c, &["show", "route", "protocol", "peer4"]).contains("10.35.0.0/24")
+                && birdc(&c, &["show", "route", "protocol", "peer6"]).contains("2001:db8:35::/48")
+        })
+        .await;
+        let detail4 = birdc(&ctl, &["show", "route", "all", "10.35.0.0/24"]);
+        let detail6 = birdc(&ctl, &["show", "route", "all", "2001:db8:35::/48"]);
+        let protocols = birdc(&ctl, &["show", "protocols"]);
+        s.withdraw(p4);
+        s.withdraw(p6);
+        let c = ctl.clone();
+        let withdrawn = eventually(move || {
+            let routes = birdc(&c, &["show", "route"]);
+            routes.contains("ready.")
+                && !routes.contains("10.35.0.0/24")
+                && !routes.contains("2001:db8:35::/48")
+        })
+        .await;
+        Ok::<_, String>((learned, announced, detail4, detail6, protocols, withdrawn))
+    });
+    let (learned, announced, detail4, detail6, protocols, withdrawn) = result.unwrap_or_else(|e| {
+        panic!(
+            "{e}\n{}",
+            bird.birdc(&["show", "protocols", "all"])
+                .unwrap_or_default()
+        )
+    });
+    assert!(
+        learned.contains("198.51.100.0/24") && learned.contains("2001:db8:100::/48"),
+        "{learned:?}"
+    );
+    assert!(announced, "{detail4}\n{detail6}\n{protocols}");
+    assert!(detail4.contains("BGP.as_path: 65001"), "{detail4}");
+    assert!(
+        detail4.contains(&format!("BGP.next_hop: {SPEAKER_V4}")),
+        "{detail4}"
+    );
+    assert!(detail6.contains("BGP.as_path: 65001"), "{detail6}");
+    assert!(detail6.contains(SPEAKER_V6), "{detail6}");
+    assert!(
+        protocols.matches("Established").count() >= 2,
+        "both sessions stayed up: {protocols}"
+    );
+    assert!(
+        withdrawn,
+        "{}",
+        bird.birdc(&["show", "route"]).unwrap_or_default()
+    );
+}
