@@ -850,3 +850,93 @@ protocol bgp gr {{
     );
     assert!(same_import(&after, &since), "{since}\n{after}");
 }
+
+/// iBGP with BIRD through our whole speaker: BIRD's route lands in our Loc-RIB with its
+/// LOCAL_PREF and an empty AS_PATH; our route reaches BIRD with the LOCAL_PREF we gave it.
+#[test]
+fn bird_ibgp_through_our_speaker() {
+    if !require_root("bird_ibgp_through_our_speaker") {
+        return;
+    }
+    use bgp::rib::{AcceptAll, RouteAttributes, RouteSource};
+    use bgp::speaker::{Event, NoListener, PeerSettings, SpeakerConfig};
+    use tokio::net::TcpStream;
+
+    let lab = Lab::new("bgp-bibgps").unwrap();
+    let config = format!(
+        r#"{}
+protocol bgp ibgp4 {{
+  local {LAB_V4} as 65002;
+  neighbor {SPEAKER_V4} as 65002;
+  hold time 9; keepalive time 3;
+  passive on;
+  ipv4 {{ import all; export where source = RTS_STATIC; }};
+}}
+"#,
+        bird_head()
+    );
+    let bird = Bird::start(&lab.lab, &config).unwrap();
+    let ctl: PathBuf = bird.dir().join("bird.ctl");
+    let result = in_netns(&lab.speaker.as_ref(), move || async move {
+        let mut s = bgp::speaker::spawn(
+            SpeakerConfig::new(speaker(65002, SPEAKER_V4)),
+            AcceptAll,
+            TcpConnector,
+            None::<NoListener<TcpStream>>,
+        );
+        let ours: bgp::codec::Prefix = "10.36.0.0/24".parse().map_err(|e| format!("{e:?}"))?;
+        s.originate(
+            ours,
+            RouteAttributes::from(PathAttributes {
+                origin: Some(Origin::Igp),
+                as_path: Some(AsPath::default()),
+                next_hop: Some(SPEAKER_V4.parse().expect("address")),
+                local_pref: Some(200),
+                ..PathAttributes::default()
+            }),
+        );
+        s.add_peer(PeerSettings::new(peer(LAB_V4, 65002)));
+        let learned = timeout(Duration::from_secs(30), async {
+            loop {
+                match s.events.recv().await {
+                    Some(Event::Best(changes)) => {
+                        if let Some(route) = changes.into_iter().find_map(|c| {
+                            c.best.filter(|r| {
+                                r.source != RouteSource::Local
+                                    && c.prefix.to_string() == "198.51.100.0/24"
+                            })
+                        }) {
+                            return Ok(route);
+                        }
+                    }
+                    Some(Event::PeerDown { reason, .. }) => {
+                        return Err(format!("session down: {reason}"));
+                    }
+                    Some(_) => {}
+                    None => return Err("speaker ended".to_owned()),
+                }
+            }
+        })
+        .await
+        .map_err(|_| "BIRD's route never reached our Loc-RIB".to_owned())??;
+        let c = ctl.clone();
+        let ok = eventually(move || {
+            birdc(&c, &["show", "route", "protocol", "ibgp4"]).contains("10.36.0.0/24")
+        })
+        .await;
+        let detail = birdc(&ctl, &["show", "route", "all", "10.36.0.0/24"]);
+        Ok::<_, String>((learned, ok, detail))
+    });
+    let (learned, ok, detail) = result.unwrap_or_else(|e| fail(&bird, &e));
+    let attrs = &learned.attributes.path;
+    assert_eq!(attrs.local_pref, Some(100), "{attrs:?}");
+    assert!(
+        attrs.as_path.as_ref().is_none_or(AsPath::is_empty),
+        "{attrs:?}"
+    );
+    if !ok {
+        fail(&bird, "BIRD lacks 10.36.0.0/24 from protocol ibgp4");
+    }
+    assert!(detail.contains("BGP.local_pref: 200"), "{detail}");
+    assert!(detail.contains(&format!("via {SPEAKER_V4}")), "{detail}");
+}
