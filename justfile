@@ -48,3 +48,4 @@ bench: setup
     cargo bench --locked -p dataplane --bench routes_vs_ip_batch
     cargo bench --locked -p dataplane --bench nft_vs_nft_f
     cargo bench --locked -p netns-tests --bench bgp_ingest
+    cargo bench --locked -p netns-tests --bench bgp_fanout
