@@ -6,7 +6,7 @@
 mod fixtures;
 
 use fixtures::*;
-use model::policy::{Packet, Peer, Snapshot, resolve};
+use model::policy::{Evaluator, Packet, Peer, Snapshot, resolve};
 use model::resources::Resource;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -177,11 +177,38 @@ fn policy(i: usize) -> impl Strategy<Value = Resource> {
         ]),
         proptest::collection::vec(rule(), 1..4),
         proptest::collection::vec(rule(), 0..3),
+        0..8u8,
     )
         .prop_map(
-            move |(global, ns, tier, order, sel, ns_sel, types, ingress, egress)| {
+            move |(
+                global,
+                ns,
+                tier,
+                order,
+                sel,
+                ns_sel,
+                mut types,
+                ingress,
+                mut egress,
+                flavour,
+            )| {
+                // Host endpoint flavours (global policies only): applyOnForward, preDNAT
+                // (ingress only, as validation requires), doNotTrack.
+                let flags = match (global, flavour) {
+                    (true, 1 | 2) => json!({"applyOnForward": true}),
+                    (true, 3) => {
+                        egress.clear();
+                        types = json!(null);
+                        json!({"applyOnForward": true, "preDNAT": true})
+                    }
+                    (true, 4) => json!({"applyOnForward": true, "doNotTrack": true}),
+                    _ => json!({}),
+                };
                 let mut spec =
                     json!({"tier": tier, "selector": sel, "ingress": ingress, "egress": egress});
+                if let (Some(spec), Value::Object(flags)) = (spec.as_object_mut(), flags) {
+                    spec.extend(flags);
+                }
                 if let Some(o) = order {
                     spec["order"] = json!(o);
                 }
@@ -266,8 +293,9 @@ fn case() -> impl Strategy<Value = Case> {
         1..6usize,
         select(vec!["Deny", "Pass"]),
         0..3u8,
+        (select(vec!["", "eth0", "*"]), select(LABELS), select(PROFILE_LISTS)),
     )
-        .prop_map(|(weps, rp_in, rp_out, pols, npol, t1_action, sets)| {
+        .prop_map(|(weps, rp_in, rp_out, pols, npol, t1_action, sets, hep)| {
             let mut rs = vec![
                 allow_all("allow-all"),
                 profile("rp", json!({"ingress": rp_in, "egress": rp_out})),
@@ -298,6 +326,18 @@ fn case() -> impl Strategy<Value = Case> {
                     "metadata": {"name": "g-set", "labels": {"kind": "net"}},
                     "spec": {"nets": ["10.0.0.4/30", "8.8.8.0/24"]}})));
             }
+            if let (iface @ ("eth0" | "*"), labels, profiles) = hep {
+                let labels: serde_json::Map<String, Value> = labels
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), json!(v)))
+                    .collect();
+                rs.push(res(json!({
+                    "apiVersion": "projectcalico.org/v3", "kind": "HostEndpoint",
+                    "metadata": {"name": "h1-hep", "labels": labels},
+                    "spec": {"node": "h1", "interfaceName": iface, "expectedIPs": ["10.1.0.1"],
+                             "profiles": profiles}
+                })));
+            }
             let pols = [pols.0, pols.1, pols.2, pols.3, pols.4];
             rs.extend(pols.into_iter().take(npol));
             Case {
@@ -308,19 +348,24 @@ fn case() -> impl Strategy<Value = Case> {
         })
 }
 
-fn packet() -> impl Strategy<Value = (u8, u16, (u8, u8))> {
-    // (kind, port, icmp type)
+fn packet() -> impl Strategy<Value = (u8, u16, (u8, u8), u16)> {
+    // (kind, port, icmp type, source port: failsafe ones are replies)
     (
         0..20u8,
         select(vec![80u16, 80, 8080, 53, 53, 22, 8500, 4789]),
         select(vec![(0u8, 0u8), (8, 0), (8, 1), (3, 1)]),
+        select(vec![40000u16, 40000, 40000, 22, 53, 179]),
     )
 }
 
-fn make_packet(src: &str, dst: &str, (kind, port, (icmp, code)): (u8, u16, (u8, u8))) -> Packet {
+fn make_packet(
+    src: &str,
+    dst: &str,
+    (kind, port, (icmp, code), sport): (u8, u16, (u8, u8), u16),
+) -> Packet {
     match kind {
-        0..=9 => Packet::tcp(ip(src), 40000, ip(dst), port),
-        10..=14 => Packet::udp(ip(src), 40000, ip(dst), port),
+        0..=9 => Packet::tcp(ip(src), sport, ip(dst), port),
+        10..=14 => Packet::udp(ip(src), sport, ip(dst), port),
         15..=18 => Packet::icmp(ip(src), ip(dst), icmp, code),
         _ => Packet::other(ip(src), ip(dst), 4),
     }
@@ -335,22 +380,38 @@ proptest! {
         a in 0..6usize,
         b in 0..6usize,
         p in packet(),
+        named_uplinks in any::<bool>(),
     ) {
         let a = a % c.weps.len();
         let b = b % c.weps.len();
         let addr = |i: usize| format!("10.0.0.{}", i + 1);
         let peer = |i: usize| Peer::workload(c.weps[i].ns, &format!("w{i}"));
+        let h1 = |iface: &str| Peer::host("h1", Some(iface));
         let flows = [
             (addr(a), addr(b), peer(a), peer(b)),
             ("192.168.0.9".to_owned(), addr(b), Peer::External, peer(b)),
             ("8.8.8.8".to_owned(), addr(b), Peer::External, peer(b)),
             (addr(a), "8.8.8.8".to_owned(), peer(a), Peer::External),
             (addr(a), "10.1.0.1".to_owned(), peer(a), Peer::host(c.weps[a].node, None)),
+            ("192.168.0.9".to_owned(), "10.1.0.1".to_owned(), Peer::External, h1("eth0")),
+            ("10.1.0.1".to_owned(), "8.8.8.8".to_owned(), h1("eth0"), Peer::External),
+            ("10.1.0.1".to_owned(), addr(b), h1("eth0"), peer(b)),
         ];
+        // Each node reaches the outside through eth0, or (no uplink named) through an
+        // interface without a host endpoint of its own.
+        let uplinks: &[(&str, &str)] = if named_uplinks {
+            &[("h1", "eth0"), ("h2", "eth0")]
+        } else {
+            &[]
+        };
+        let mut evaluator = Evaluator::new(&c.snapshot);
+        for (node, iface) in uplinks {
+            evaluator = evaluator.with_uplink(node, iface);
+        }
         for (src, dst, from, to) in flows {
             let pkt = make_packet(&src, &dst, p);
-            let v = model::policy::allowed(&c.snapshot, &pkt, from.clone(), to.clone());
-            let m = model_answer(&c.snapshot, &pkt, &from, &to);
+            let v = evaluator.allowed(&pkt, &from, &to);
+            let m = model_answer_via(&c.snapshot, uplinks, &pkt, &pkt, &from, &to);
             prop_assert_eq!(
                 v.allowed, m,
                 "{} from {:?} to {:?}\ntrace: {:#?}\nresources: {:#?}\nmodel: {:#?}",

@@ -6,8 +6,8 @@
 use std::net::IpAddr;
 
 use model::policy::{
-    DirectionPolicy, HostPolicy, IpSetKind, IpVersion, NamedPortMember, Packet, Peer,
-    ResolvedEntity, ResolvedRule, Snapshot,
+    DirectionPolicy, FailsafePort, HostEndpointPolicy, HostPolicy, IpSetKind, IpVersion,
+    NamedPortMember, Packet, Peer, ResolvedEntity, ResolvedRule, Snapshot, TierPolicies,
 };
 use model::resources::{Action, EndpointToHostAction, Resource, TierDefaultAction};
 use serde_json::{Value, json};
@@ -326,14 +326,16 @@ fn run(hp: &HostPolicy, rules: &[ResolvedRule], pkt: &Packet) -> End {
     End::None
 }
 
-/// Walks one endpoint's program for one direction.
-pub fn direction_allows(
+/// Walks a list of tiers: `Some(true)` allowed, `Some(false)` denied, `None` no verdict.
+/// `end_of_tier`: whether a tier no policy passed out of applies its default action.
+fn tiers_decide(
     hp: &HostPolicy,
-    dp: &DirectionPolicy,
+    tiers: &[TierPolicies],
     ingress: bool,
     pkt: &Packet,
-) -> bool {
-    for tier in &dp.tiers {
+    end_of_tier: bool,
+) -> Option<bool> {
+    for tier in tiers {
         let mut passed = false;
         for id in &tier.policies {
             let Some(p) = hp.policies.get(id) else {
@@ -344,8 +346,8 @@ pub fn direction_allows(
             };
             let rules = if ingress { &p.ingress } else { &p.egress };
             match run(hp, rules, pkt) {
-                End::Allow => return true,
-                End::Deny => return false,
+                End::Allow => return Some(true),
+                End::Deny => return Some(false),
                 End::Pass => {
                     passed = true;
                     break;
@@ -353,9 +355,22 @@ pub fn direction_allows(
                 End::None => {}
             }
         }
-        if !passed && tier.default_action == TierDefaultAction::Deny {
-            return false;
+        if end_of_tier && !passed && tier.default_action == TierDefaultAction::Deny {
+            return Some(false);
         }
+    }
+    None
+}
+
+/// Walks one endpoint's program for one direction.
+pub fn direction_allows(
+    hp: &HostPolicy,
+    dp: &DirectionPolicy,
+    ingress: bool,
+    pkt: &Packet,
+) -> bool {
+    if let Some(v) = tiers_decide(hp, &dp.tiers, ingress, pkt, true) {
+        return v;
     }
     for name in &dp.profiles {
         let Some(p) = hp.profiles.get(name) else {
@@ -424,6 +439,76 @@ fn find_wep<'s>(
         .find(|w| w.metadata.namespace().unwrap_or("default") == ns && w.metadata.name == name)
 }
 
+/// A failsafe entry for the packet: `by_dst` matches its destination port, else its source
+/// port; the entry's network restricts `remote`.
+fn failsafe_hit(ports: &[FailsafePort], pkt: &Packet, by_dst: bool, remote: IpAddr) -> bool {
+    let Some((sport, dport)) = pkt.ports() else {
+        return false;
+    };
+    let port = if by_dst { dport } else { sport };
+    ports.iter().any(|f| {
+        f.protocol == pkt.protocol() && f.port == port && f.net.is_none_or(|n| n.contains(&remote))
+    })
+}
+
+/// The host endpoint of a host interface: its own, else `*`.
+fn hep_of<'h>(hp: &'h HostPolicy, iface: Option<&str>) -> Option<&'h HostEndpointPolicy> {
+    iface
+        .and_then(|i| hp.host_endpoints.get(i))
+        .or_else(|| hp.host_endpoints.get("*"))
+}
+
+/// Untracked, then pre-DNAT ingress for a packet arriving through `iface`.
+fn arrive(hp: &HostPolicy, iface: Option<&str>, pkt: &Packet) -> Option<bool> {
+    let s = &hp.settings;
+    if let Some(hep) = iface.and_then(|i| hp.host_endpoints.get(i))
+        && !failsafe_hit(&s.failsafe_inbound, pkt, true, pkt.src)
+        && !failsafe_hit(&s.failsafe_outbound, pkt, false, pkt.src)
+        && let Some(v) = tiers_decide(hp, &hep.untracked_ingress, true, pkt, false)
+    {
+        return Some(v);
+    }
+    let hep = hep_of(hp, iface)?;
+    if failsafe_hit(&s.failsafe_inbound, pkt, true, pkt.src) {
+        return None;
+    }
+    tiers_decide(hp, &hep.pre_dnat_ingress, true, pkt, false)
+}
+
+/// Forward policy of the interface's host endpoint (`ingress`: arriving through it).
+fn forward_allows(hp: &HostPolicy, iface: Option<&str>, ingress: bool, pkt: &Packet) -> bool {
+    let Some(hep) = hep_of(hp, iface) else {
+        return true;
+    };
+    let tiers = if ingress {
+        &hep.forward_ingress
+    } else {
+        &hep.forward_egress
+    };
+    tiers_decide(hp, tiers, ingress, pkt, true).unwrap_or(true)
+}
+
+/// Arrival, then (unless that allowed the packet) forward ingress.
+fn arrive_forwarded(hp: &HostPolicy, iface: Option<&str>, original: &Packet, pkt: &Packet) -> bool {
+    match arrive(hp, iface, original) {
+        Some(v) => v,
+        None => forward_allows(hp, iface, true, pkt),
+    }
+}
+
+/// The host sends through `iface`: untracked egress, then normal egress.
+fn host_sends(hp: &HostPolicy, iface: Option<&str>, pkt: &Packet) -> bool {
+    let s = &hp.settings;
+    if let Some(hep) = iface.and_then(|i| hp.host_endpoints.get(i))
+        && !failsafe_hit(&s.failsafe_outbound, pkt, true, pkt.dst)
+        && !failsafe_hit(&s.failsafe_inbound, pkt, false, pkt.dst)
+        && let Some(v) = tiers_decide(hp, &hep.untracked_egress, false, pkt, false)
+    {
+        return v;
+    }
+    hep_allows(hp, iface, false, pkt)
+}
+
 fn hep_allows(hp: &HostPolicy, iface: Option<&str>, ingress: bool, pkt: &Packet) -> bool {
     let hep = iface
         .and_then(|i| hp.host_endpoints.get(i))
@@ -448,17 +533,40 @@ fn hep_allows(hp: &HostPolicy, iface: Option<&str>, ingress: bool, pkt: &Packet)
 }
 
 /// The answer the resolved models of the hosts involved give (the interpreter above plus the
-/// flow rules of calico.md §2.2 / §3.1).
+/// flow rules of calico.md §2.2 / §3.1), with no uplinks named.
 pub fn model_answer(
     snap: &Snapshot,
     pkt: &Packet,
     from: &model::policy::Peer,
     to: &model::policy::Peer,
 ) -> bool {
+    model_answer_via(snap, &[], pkt, pkt, from, to)
+}
+
+/// As [`model_answer`], with each node's uplink named in `uplinks` (`(node, interface)`),
+/// for a packet that is `original` on arrival at the receiver's host and `pkt` after
+/// destination NAT there.
+pub fn model_answer_via(
+    snap: &Snapshot,
+    uplinks: &[(&str, &str)],
+    original: &Packet,
+    pkt: &Packet,
+    from: &model::policy::Peer,
+    to: &model::policy::Peer,
+) -> bool {
     use model::policy::{Peer, resolve};
-    if pkt.ip_version().is_none() {
+    if pkt.ip_version().is_none() || original.ip_version().is_none() {
         return false;
     }
+    let uplink = |node: &str| uplinks.iter().find(|(n, _)| *n == node).map(|(_, i)| *i);
+    let node_of = |peer: &Peer| match peer {
+        Peer::Workload { namespace, name } => {
+            find_wep(snap, namespace, name).map(|w| w.spec.node.clone())
+        }
+        Peer::Host { node, .. } => Some(node.clone()),
+        Peer::External => None,
+    };
+    let mut sender_node = None;
     match from {
         Peer::Workload { namespace, name } => {
             let Some(a) = find_wep(snap, namespace, name) else {
@@ -481,6 +589,12 @@ pub fn model_answer(
             if !workload_egress_allows(&hp, iface, pkt) {
                 return false;
             }
+            if node_of(to).as_deref() != Some(a.spec.node.as_str())
+                && !forward_allows(&hp, uplink(&a.spec.node), false, pkt)
+            {
+                return false;
+            }
+            sender_node = Some(a.spec.node.clone());
         }
         Peer::Host { node, interface } => {
             let local = match to {
@@ -493,7 +607,7 @@ pub fn model_answer(
             if local {
                 return true;
             }
-            if !hep_allows(&resolve(snap, node), interface.as_deref(), false, pkt) {
+            if !host_sends(&resolve(snap, node), interface.as_deref(), pkt) {
                 return false;
             }
         }
@@ -505,16 +619,37 @@ pub fn model_answer(
                 return false;
             };
             let hp = resolve(snap, &b.spec.node);
-            hp.workload_endpoints
+            if !hp
+                .workload_endpoints
                 .get(&b.spec.interface_name)
                 .is_some_and(|w| &w.namespace == namespace && &w.name == name)
-                && workload_ingress_allows(&hp, &b.spec.interface_name, pkt)
+            {
+                return false;
+            }
+            if sender_node.as_deref() != Some(b.spec.node.as_str())
+                && !arrive_forwarded(&hp, uplink(&b.spec.node), original, pkt)
+            {
+                return false;
+            }
+            workload_ingress_allows(&hp, &b.spec.interface_name, pkt)
         }
         Peer::Host { node, interface } => {
-            hep_allows(&resolve(snap, node), interface.as_deref(), true, pkt)
+            let hp = resolve(snap, node);
+            match arrive(&hp, interface.as_deref(), original) {
+                Some(v) => v,
+                None => hep_allows(&hp, interface.as_deref(), true, pkt),
+            }
         }
         Peer::External => true,
     }
+}
+
+/// A packet routed through `node` from host interface `iif` to `oif`.
+pub fn model_routed(snap: &Snapshot, pkt: &Packet, node: &str, iif: &str, oif: &str) -> bool {
+    let hp = model::policy::resolve(snap, node);
+    pkt.ip_version().is_some()
+        && arrive_forwarded(&hp, Some(iif), pkt, pkt)
+        && forward_allows(&hp, Some(oif), false, pkt)
 }
 
 /// Evaluates with `model::policy::allowed`, checks that the resolved models agree, and
@@ -530,6 +665,28 @@ pub fn check(
     assert_eq!(
         v.allowed, m,
         "evaluator and resolved model disagree on {pkt} from {from:?} to {to:?}; evaluator trace: {:#?}",
+        v.trace
+    );
+    v
+}
+
+/// As [`check`], with each node's uplink named (`(node, interface)`).
+pub fn check_via(
+    snap: &Snapshot,
+    uplinks: &[(&str, &str)],
+    pkt: &Packet,
+    from: model::policy::Peer,
+    to: model::policy::Peer,
+) -> model::policy::Verdict {
+    let mut e = model::policy::Evaluator::new(snap);
+    for (node, iface) in uplinks {
+        e = e.with_uplink(node, iface);
+    }
+    let v = e.allowed(pkt, &from, &to);
+    let m = model_answer_via(snap, uplinks, pkt, pkt, &from, &to);
+    assert_eq!(
+        v.allowed, m,
+        "evaluator and resolved model disagree on {pkt} from {from:?} to {to:?} (uplinks {uplinks:?}); evaluator trace: {:#?}",
         v.trace
     );
     v

@@ -3,7 +3,8 @@
 //! flow (connection tracking is ignored).
 //!
 //! It is the reference the resolved model and the dataplane twins are checked against, so it
-//! follows calico.md §2.2 and Felix's chains (§3.1) step by step:
+//! follows calico.md §2.2 and Felix's chains (§3.1) step by step. A packet crosses the hosts
+//! on its way in this order: the sender's host, then the receiver's.
 //!
 //! - **Sender is a workload** (local or remote — egress is enforced at its own host): the
 //!   workload must be known to Felix (it has addresses and an interface no other endpoint
@@ -11,36 +12,67 @@
 //!   settings allow them, IP-in-IP and VXLAN packets are dropped. Then its egress policy.
 //!   To its own host, IPv6 ICMP types 130–133, 135, 136 are accepted before egress policy,
 //!   and after egress policy `DefaultEndpointToHostAction` decides (`Drop` denies, `Accept`
-//!   and `Return` allow — `Return` leaves the packet to the host's own rules).
+//!   and `Return` allow — `Return` leaves the packet to the host's own rules). To anything
+//!   but its own host and the workloads of its host, the packet then leaves through the
+//!   host's uplink: the **forward egress** policy of that interface's host endpoint applies.
 //! - **Sender is a host** (a process in the host's namespace): to its own workloads and to
-//!   itself nothing is policed; otherwise the host endpoint of the interface the packet
-//!   leaves through (the one with that `interfaceName`, else the `*` one) runs its egress
-//!   policy after the outbound failsafe ports. No host endpoint: not policed.
-//! - **Receiver is a workload**: its ingress policy (unknown workload: dropped).
-//! - **Receiver is a host** (reached from outside it): the host endpoint of the interface the
-//!   packet arrives on runs its ingress policy after the inbound failsafe ports.
+//!   itself nothing is policed; otherwise, for the host endpoint of the interface the packet
+//!   leaves through, its **untracked egress** policy (after the outbound failsafe ports, and
+//!   replies from the inbound ones), then, unless that allowed the packet, its egress policy
+//!   after the outbound failsafe ports. No host endpoint: not policed.
+//! - **Receiver is a workload**: when the packet comes from another host or from outside, it
+//!   arrives through the receiver's host's uplink: the **arrival** stages below, then, unless
+//!   they allowed the packet, the **forward ingress** policy of the uplink's host endpoint.
+//!   Then the workload's ingress policy (unknown workload: dropped).
+//! - **Receiver is a host** (reached from outside it): the arrival stages for the interface
+//!   the packet arrives on; unless they allowed the packet, that interface's host endpoint
+//!   runs its ingress policy after the inbound failsafe ports.
 //! - **External** peers are not policed themselves.
 //!
-//! Each direction runs the tiers with policies selecting the endpoint (Allow ends the
-//! direction, Deny drops, Pass skips to the next tier, Log continues; end of tier drops
-//! unless the tier's default action is Pass), then the profiles (a missing or invalid one
-//! drops; after the last one the packet is dropped).
+//! **Arrival** through a host interface, before connection tracking and before destination
+//! NAT: the **untracked ingress** policy of the interface's own host endpoint (`doNotTrack`;
+//! the `*` host endpoint has none, as in Felix), skipped for packets to an inbound failsafe
+//! port or from an outbound one (replies); then the **pre-DNAT ingress** policy of its host
+//! endpoint, skipped for packets to an inbound failsafe port. Either allowing the packet
+//! ends host endpoint policy for it on that side (untracked: the flow is not tracked, and
+//! its replies need their own untracked allow); denying drops it; neither goes on.
 //!
-//! Not covered: `applyOnForward`, `preDNAT` and `doNotTrack` policy (host endpoint forward,
-//! mangle and raw chains), host endpoints matched by `expectedIPs` instead of an interface,
+//! **Forward** policy (`applyOnForward` policies among the normal ones) applies to packets
+//! routed through the host: ingress for the interface they arrive on, egress for the one they
+//! leave through, with the host endpoint of that interface — the one with that
+//! `interfaceName`, else the `*` one (never for a workload's interface). With no forward
+//! policy in a direction, forwarded traffic is allowed; there are no profiles.
+//!
+//! Each direction runs the tiers with policies selecting the endpoint (Allow ends the
+//! direction, Deny drops, Pass skips to the next tier, Log continues). At the end of a tier
+//! that no Pass left, normal and forward policy drop unless the tier's default action is
+//! Pass; untracked and pre-DNAT policy go on (normal policy is still to run). Normal policy
+//! then runs the profiles (a missing or invalid one drops; after the last one the packet is
+//! dropped).
+//!
+//! Interfaces: the host interface a packet uses is named by [`Peer::Host`] for a host, and by
+//! [`Evaluator::with_uplink`] for traffic between a host's workloads and everything outside
+//! the host; an unnamed interface is one without a host endpoint of its own (only a `*` host
+//! endpoint applies). [`Evaluator::allowed_dnat`] asks about a packet whose destination is
+//! translated at the receiver's host (arrival stages see the original destination);
+//! [`Evaluator::routed`] about a packet routed between two host interfaces.
+//!
+//! Not covered: host endpoints matched by `expectedIPs` instead of an interface,
 //! reverse-path and anti-spoofing checks, and Calico's textual `all()` rewrite inside string
 //! literals of namespace selectors.
 
+mod host;
 mod matching;
 mod program;
 
-use std::net::IpAddr;
+use std::collections::BTreeMap;
 
+use host::Arrival;
 use program::{Dir, run_endpoint};
 
 use super::index::{Entity, EntityId, Index};
-use super::packet::{IpVersion, L4, Packet, proto};
-use super::settings::{FailsafePort, HostSettings};
+use super::packet::{L4, Packet, proto};
+use super::settings::HostSettings;
 use super::snapshot::Snapshot;
 use crate::resources::EndpointToHostAction;
 
@@ -96,6 +128,11 @@ impl Verdict {
     pub fn decided_by(&self) -> &str {
         self.trace.last().map(String::as_str).unwrap_or("")
     }
+
+    fn new(allowed: bool, mut trace: Vec<String>) -> Verdict {
+        trace.push(if allowed { "allowed" } else { "denied" }.to_owned());
+        Verdict { allowed, trace }
+    }
 }
 
 /// Whether Calico policy allows `packet` from `from` to `to`.
@@ -111,6 +148,8 @@ const ICMPV6_TO_HOST: [u8; 6] = [130, 131, 132, 133, 135, 136];
 pub struct Evaluator<'a> {
     snapshot: &'a Snapshot,
     ix: Index<'a>,
+    /// Per node, the host interface between its workloads and everything outside the host.
+    uplinks: BTreeMap<String, String>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -119,36 +158,82 @@ impl<'a> Evaluator<'a> {
         Evaluator {
             snapshot,
             ix: Index::new(snapshot),
+            uplinks: BTreeMap::new(),
         }
+    }
+
+    /// Names the interface through which `node`'s workloads reach everything outside the
+    /// host and are reached from it (by default one without a host endpoint of its own).
+    pub fn with_uplink(mut self, node: &str, interface: &str) -> Evaluator<'a> {
+        self.uplinks.insert(node.to_owned(), interface.to_owned());
+        self
     }
 
     fn settings(&self, node: &str) -> HostSettings {
         HostSettings::for_node(&self.snapshot.felix_configurations, node)
     }
 
-    /// Whether Calico policy allows `packet` from `from` to `to`.
-    pub fn allowed(&self, packet: &Packet, from: &Source, to: &Destination) -> Verdict {
-        let mut trace = Vec::new();
-        let allowed = self.decide(packet, from, to, &mut trace);
-        if allowed {
-            trace.push("allowed".to_owned());
-        } else {
-            trace.push("denied".to_owned());
-        }
-        Verdict { allowed, trace }
+    fn uplink(&self, node: &str) -> Option<&str> {
+        self.uplinks.get(node).map(String::as_str)
     }
 
-    fn decide(&self, pkt: &Packet, from: &Source, to: &Destination, t: &mut Vec<String>) -> bool {
-        if pkt.ip_version().is_none() {
+    /// Whether Calico policy allows `packet` from `from` to `to`.
+    pub fn allowed(&self, packet: &Packet, from: &Source, to: &Destination) -> Verdict {
+        self.allowed_dnat(packet, packet, from, to)
+    }
+
+    /// Whether Calico policy allows a packet whose destination is translated (by kube-proxy,
+    /// say) when it arrives at the receiver's host: `original` as it arrives, `translated`
+    /// after destination NAT. Untracked and pre-DNAT policy at that host see `original`,
+    /// everything else `translated`; `to` is the translated destination.
+    pub fn allowed_dnat(
+        &self,
+        original: &Packet,
+        translated: &Packet,
+        from: &Source,
+        to: &Destination,
+    ) -> Verdict {
+        let mut trace = Vec::new();
+        let allowed = self.decide(original, translated, from, to, &mut trace);
+        Verdict::new(allowed, trace)
+    }
+
+    /// Whether Calico policy allows `packet` routed through `node` from host interface
+    /// `iif` to host interface `oif` (neither a workload's): the arrival stages and the
+    /// forward ingress policy for `iif`, then the forward egress policy for `oif`.
+    pub fn routed(&self, packet: &Packet, node: &str, iif: &str, oif: &str) -> Verdict {
+        let mut t = Vec::new();
+        let allowed = if packet.ip_version().is_none() {
+            t.push("source and destination addresses are of different IP versions".to_owned());
+            false
+        } else {
+            self.arrive_forwarded(node, Some(iif), packet, packet, &mut t)
+                && self.forward(node, Some(oif), Dir::Egress, packet, &mut t)
+        };
+        Verdict::new(allowed, t)
+    }
+
+    fn decide(
+        &self,
+        original: &Packet,
+        pkt: &Packet,
+        from: &Source,
+        to: &Destination,
+        t: &mut Vec<String>,
+    ) -> bool {
+        if pkt.ip_version().is_none() || original.ip_version().is_none() {
             t.push("source and destination addresses are of different IP versions".to_owned());
             return false;
         }
+        // The node the packet is sent from, when it is a workload's.
+        let mut sender_node = None;
         match from {
             Peer::Workload { namespace, name } => {
                 let Some(a) = self.workload(namespace, name, t) else {
                     return false;
                 };
                 let node = a.node.unwrap_or_default();
+                sender_node = Some(node);
                 let who = format!("workload {namespace}/{name}");
                 let to_own_host = matches!(to, Peer::Host { node: n, .. } if n == node);
                 if to_own_host
@@ -173,23 +258,20 @@ impl<'a> Evaluator<'a> {
                     ));
                     return action != EndpointToHostAction::Drop;
                 }
+                if !self.on_node(to, node)
+                    && !self.forward(node, self.uplink(node), Dir::Egress, pkt, t)
+                {
+                    return false;
+                }
             }
             Peer::Host { node, interface } => {
-                let local = match to {
-                    Peer::Workload { namespace, name } => self
-                        .ix
-                        .entity(&workload_id(namespace, name))
-                        .is_some_and(|b| b.node == Some(node.as_str())),
-                    Peer::Host { node: n, .. } => n == node,
-                    Peer::External => false,
-                };
-                if local {
+                if self.on_node(to, node) {
                     t.push(format!(
                         "host {node} to its own workloads or itself: not policed"
                     ));
                     return true;
                 }
-                if !self.host_endpoint(node, interface.as_deref(), Dir::Egress, pkt, t) {
+                if !self.host_egress(node, interface.as_deref(), pkt, t) {
                     return false;
                 }
             }
@@ -200,13 +282,55 @@ impl<'a> Evaluator<'a> {
                 let Some(b) = self.workload(namespace, name, t) else {
                     return false;
                 };
+                let node = b.node.unwrap_or_default();
+                if sender_node != Some(node)
+                    && !self.arrive_forwarded(node, self.uplink(node), original, pkt, t)
+                {
+                    return false;
+                }
                 let who = format!("workload {namespace}/{name}");
                 run_endpoint(&self.ix, b, Dir::Ingress, pkt, &who, t)
             }
             Peer::Host { node, interface } => {
-                self.host_endpoint(node, interface.as_deref(), Dir::Ingress, pkt, t)
+                match self.arrive(node, interface.as_deref(), original, t) {
+                    Arrival::Denied => false,
+                    Arrival::Allowed => true,
+                    Arrival::Undecided => {
+                        self.host_endpoint(node, interface.as_deref(), Dir::Ingress, pkt, t)
+                    }
+                }
             }
             Peer::External => true,
+        }
+    }
+
+    /// Whether `peer` is `node` itself or one of its workloads.
+    fn on_node(&self, peer: &Peer, node: &str) -> bool {
+        match peer {
+            Peer::Workload { namespace, name } => self
+                .ix
+                .entity(&workload_id(namespace, name))
+                .is_some_and(|b| b.node == Some(node)),
+            Peer::Host { node: n, .. } => n == node,
+            Peer::External => false,
+        }
+    }
+
+    /// A packet arriving at `node` through host interface `iif` to be routed on: the
+    /// arrival stages (on `original`), then, unless they allowed it, the forward ingress
+    /// policy (on `pkt`).
+    fn arrive_forwarded(
+        &self,
+        node: &str,
+        iif: Option<&str>,
+        original: &Packet,
+        pkt: &Packet,
+        t: &mut Vec<String>,
+    ) -> bool {
+        match self.arrive(node, iif, original, t) {
+            Arrival::Denied => false,
+            Arrival::Allowed => true,
+            Arrival::Undecided => self.forward(node, iif, Dir::Ingress, pkt, t),
         }
     }
 
@@ -264,49 +388,6 @@ impl<'a> Evaluator<'a> {
         }
         true
     }
-
-    /// Host endpoint policy of `node`'s `interface` for `dir` (Ingress: arriving; Egress:
-    /// leaving); true when allowed.
-    fn host_endpoint(
-        &self,
-        node: &str,
-        interface: Option<&str>,
-        dir: Dir,
-        pkt: &Packet,
-        t: &mut Vec<String>,
-    ) -> bool {
-        let heps = || {
-            self.ix
-                .entities
-                .iter()
-                .filter(move |e| matches!(e.id, EntityId::Host { .. }) && e.node == Some(node))
-        };
-        let specific = interface.and_then(|i| heps().find(|e| e.interface == Some(i)));
-        let Some(hep) = specific.or_else(|| heps().find(|e| e.interface == Some("*"))) else {
-            t.push(format!(
-                "host {node} interface {}: no host endpoint, not policed",
-                interface.unwrap_or("(any)")
-            ));
-            return true;
-        };
-        let EntityId::Host { name } = &hep.id else {
-            return true;
-        };
-        let who = format!("host endpoint {name}");
-        let settings = self.settings(node);
-        let (ports, addr) = match dir {
-            Dir::Ingress => (&settings.failsafe_inbound, pkt.src),
-            Dir::Egress => (&settings.failsafe_outbound, pkt.dst),
-        };
-        if let Some(f) = failsafe(ports, pkt, addr) {
-            t.push(format!(
-                "{who}: failsafe port {}/{} accepts the packet",
-                f.protocol, f.port
-            ));
-            return true;
-        }
-        run_endpoint(&self.ix, hep, dir, pkt, &who, t)
-    }
 }
 
 fn workload_id(namespace: &str, name: &str) -> EntityId {
@@ -314,16 +395,4 @@ fn workload_id(namespace: &str, name: &str) -> EntityId {
         namespace: namespace.to_owned(),
         name: name.to_owned(),
     }
-}
-
-/// The failsafe entry the packet hits, if any; `addr` is the remote address the entry's
-/// network restricts.
-fn failsafe<'p>(ports: &'p [FailsafePort], pkt: &Packet, addr: IpAddr) -> Option<&'p FailsafePort> {
-    let (_, dst_port) = pkt.ports()?;
-    ports.iter().find(|f| {
-        f.protocol == pkt.protocol()
-            && f.port == dst_port
-            && f.net
-                .is_none_or(|n| IpVersion::of_net(&n) == IpVersion::of(&addr) && n.contains(&addr))
-    })
 }

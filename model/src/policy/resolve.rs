@@ -160,6 +160,22 @@ impl<'a> Resolver<'a> {
                         continue;
                     }
                     profile_names.extend(e.profiles.iter().cloned());
+                    let mut untracked_ingress =
+                        self.tiers(e, Direction::Ingress, Flavor::Untracked);
+                    let mut untracked_egress = self.tiers(e, Direction::Egress, Flavor::Untracked);
+                    if iface == "*"
+                        && !(untracked_ingress.is_empty() && untracked_egress.is_empty())
+                    {
+                        // As in Felix: untracked policy needs a specific interface.
+                        self.problems.push(Problem {
+                            kind: Kind::HostEndpoint,
+                            namespace: None,
+                            name: name.clone(),
+                            message: "doNotTrack policy does not apply to a host endpoint for all interfaces (interfaceName \"*\"); it is ignored".to_owned(),
+                        });
+                        untracked_ingress.clear();
+                        untracked_egress.clear();
+                    }
                     let hep = HostEndpointPolicy {
                         name: name.clone(),
                         ingress: self.direction(e, Direction::Ingress),
@@ -167,8 +183,8 @@ impl<'a> Resolver<'a> {
                         forward_ingress: self.tiers(e, Direction::Ingress, Flavor::Forward),
                         forward_egress: self.tiers(e, Direction::Egress, Flavor::Forward),
                         pre_dnat_ingress: self.tiers(e, Direction::Ingress, Flavor::PreDnat),
-                        untracked_ingress: self.tiers(e, Direction::Ingress, Flavor::Untracked),
-                        untracked_egress: self.tiers(e, Direction::Egress, Flavor::Untracked),
+                        untracked_ingress,
+                        untracked_egress,
                     };
                     host_endpoints.insert(iface.to_owned(), hep);
                 }

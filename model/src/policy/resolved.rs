@@ -26,6 +26,31 @@
 //! IPv6 ICMP types 130–133, 135 and 136 from a workload to its host are accepted before egress
 //! policy. Host-to-local-workload traffic is not policed.
 //!
+//! ## Host endpoints
+//!
+//! The host endpoint of a host interface is the one with that interface name, else the `*`
+//! one; workload interfaces and `lo` have none. Its other programs ([`HostEndpointPolicy`])
+//! are lists of tiers, run as in step 3 above but with their own end of tier:
+//!
+//! - **untracked** (`doNotTrack`), before connection tracking, for packets arriving through
+//!   the interface (`untracked_ingress`) and packets the host sends through it
+//!   (`untracked_egress`; forwarded packets leaving through it are not concerned). Packets to
+//!   a failsafe port of the direction, or from one of the other direction (replies), skip it.
+//!   `Allow` accepts the packet without tracking its flow, and no later host endpoint policy
+//!   of this side runs; `Deny` drops; a tier ends without verdict (no end-of-tier drop). Only
+//!   host endpoints of one interface have it.
+//! - **pre-DNAT** (`pre_dnat_ingress`), after untracked ingress and before destination NAT,
+//!   for packets arriving through the interface; packets to an inbound failsafe port skip
+//!   it. `Allow` ends host endpoint policy for the packet on this side; `Deny` drops; a tier
+//!   ends without verdict.
+//! - **forward** (`forward_ingress` / `forward_egress`), for packets routed through the host
+//!   arriving (not after an untracked or pre-DNAT `Allow`) or leaving through the interface;
+//!   normal end of tier; no profiles; no tiers, or every tier passed: allowed. Between a
+//!   workload and the outside, the workload's programs run as well (sender's egress, then
+//!   receiver's ingress).
+//! - `ingress` / `egress` ([`DirectionPolicy`], steps 2–4) for packets to and from the host
+//!   itself, unless untracked or pre-DNAT policy allowed the packet.
+//!
 //! A rule ([`ResolvedRule`]) matches when all its criteria match. For a packet of IP version
 //! `F`: the rule does not apply if `ip_version` is another version; in `nets` / `not_nets`
 //! only networks of version `F` count, and a non-empty list with no network of version `F`
@@ -145,9 +170,10 @@ pub struct HostEndpointPolicy {
     pub forward_egress: Vec<TierPolicies>,
     /// `preDNAT` policies (ingress only; no end-of-tier drop, no profiles).
     pub pre_dnat_ingress: Vec<TierPolicies>,
-    /// `doNotTrack` policies for ingress (no end-of-tier drop, no profiles).
+    /// `doNotTrack` policies for ingress (no end-of-tier drop, no profiles; always empty for
+    /// the `*` host endpoint).
     pub untracked_ingress: Vec<TierPolicies>,
-    /// `doNotTrack` policies for egress (no end-of-tier drop, no profiles).
+    /// `doNotTrack` policies for egress (as `untracked_ingress`).
     pub untracked_egress: Vec<TierPolicies>,
 }
 

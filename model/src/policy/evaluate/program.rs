@@ -1,5 +1,5 @@
-//! One endpoint, one direction: tiers, then profiles (calico.md §2.2), evaluated rule by
-//! rule from the resources.
+//! One endpoint, one direction, one flavour of policy: tiers, then (for normal policy)
+//! profiles (calico.md §2.2), evaluated rule by rule from the resources.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +21,49 @@ impl Dir {
             Dir::Ingress => "ingress",
             Dir::Egress => "egress",
         }
+    }
+}
+
+/// Which policies apply at a stage of a packet's way through a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Flavor {
+    /// Filter-table policy: every policy that is neither `preDNAT` nor `doNotTrack`.
+    Normal,
+    /// Forwarded traffic through a host endpoint: `applyOnForward` policies among the normal
+    /// ones.
+    Forward,
+    /// `preDNAT` policies (host endpoint ingress, before destination NAT).
+    PreDnat,
+    /// `doNotTrack` policies (host endpoints, before connection tracking).
+    Untracked,
+}
+
+impl Flavor {
+    fn takes(self, p: &PolicyEntry) -> bool {
+        let normal = !p.pre_dnat && !p.do_not_track;
+        match self {
+            Flavor::Normal => normal,
+            Flavor::Forward => normal && p.apply_on_forward,
+            Flavor::PreDnat => p.pre_dnat,
+            Flavor::Untracked => p.do_not_track,
+        }
+    }
+
+    /// The word in the trace (empty for normal policy).
+    fn label(self) -> &'static str {
+        match self {
+            Flavor::Normal => "",
+            Flavor::Forward => "forward ",
+            Flavor::PreDnat => "pre-DNAT ",
+            Flavor::Untracked => "untracked ",
+        }
+    }
+
+    /// Whether a tier that no policy passed the packet out of applies its default action.
+    /// `preDNAT` and `doNotTrack` tiers never drop at their end: normal policy still runs
+    /// (calico.md §2.2).
+    fn end_of_tier_applies(self) -> bool {
+        matches!(self, Flavor::Normal | Flavor::Forward)
     }
 }
 
@@ -59,11 +102,12 @@ fn order_key(order: Option<f64>) -> f64 {
     order.unwrap_or(f64::INFINITY)
 }
 
-/// Policies for `e` in `dir`, grouped by tier, both in evaluation order.
+/// Policies of `flavor` for `e` in `dir`, grouped by tier, both in evaluation order.
 fn tiers<'i, 'a>(
     ix: &'i Index<'a>,
     e: &Entity,
     dir: Dir,
+    flavor: Flavor,
 ) -> Vec<(&'a str, Vec<&'i PolicyEntry<'a>>)> {
     let mut by_tier: BTreeMap<&'a str, Vec<&'i PolicyEntry<'a>>> = BTreeMap::new();
     for p in &ix.policies {
@@ -71,7 +115,7 @@ fn tiers<'i, 'a>(
             Dir::Ingress => p.ingress_type,
             Dir::Egress => p.egress_type,
         };
-        if in_dir && !p.do_not_track && !p.pre_dnat && policy_selects(p, &e.labels) {
+        if in_dir && flavor.takes(p) && policy_selects(p, &e.labels) {
             by_tier.entry(p.tier).or_default().push(p);
         }
     }
@@ -94,33 +138,49 @@ fn tiers<'i, 'a>(
     out
 }
 
-/// Runs `e`'s policy for `dir`; true when the packet is allowed. `who` names the endpoint in
-/// the trace.
-pub(super) fn run_endpoint(
+/// Whether `e` has policy of `flavor` for `dir`.
+pub(super) fn has_policies(ix: &Index, e: &Entity, dir: Dir, flavor: Flavor) -> bool {
+    !tiers(ix, e, dir, flavor).is_empty()
+}
+
+/// How the tiers of one direction ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TiersEnd {
+    /// A policy allowed the packet.
+    Allow,
+    /// A policy, or the end of a tier, denied the packet.
+    Deny,
+    /// No tier decided: there were none, or every one passed the packet on.
+    Undecided,
+}
+
+/// Runs the tiers of `flavor` for `e` in `dir`. `who` names the endpoint in the trace.
+pub(super) fn run_tiers(
     ix: &Index,
     e: &Entity,
     dir: Dir,
+    flavor: Flavor,
     pkt: &Packet,
     who: &str,
     trace: &mut Vec<String>,
-) -> bool {
-    let d = dir.name();
-    for (tier, policies) in tiers(ix, e, dir) {
+) -> TiersEnd {
+    let d = format!("{}{}", flavor.label(), dir.name());
+    for (tier, policies) in tiers(ix, e, dir, flavor) {
         let mut passed = false;
         for p in policies {
             let rules = match dir {
                 Dir::Ingress => p.ingress,
                 Dir::Egress => p.egress,
             };
-            let what = format!("{who} {d}: tier {tier}: {} {d}", p.id);
+            let what = format!("{who} {d}: tier {tier}: {} {}", p.id, dir.name());
             match run_rules(ix, rules, p.namespace, pkt, &what, trace) {
                 RulesEnd::Allow(i) => {
                     trace.push(format!("{what} rule {i}: Allow"));
-                    return true;
+                    return TiersEnd::Allow;
                 }
                 RulesEnd::Deny(i) => {
                     trace.push(format!("{what} rule {i}: Deny"));
-                    return false;
+                    return TiersEnd::Deny;
                 }
                 RulesEnd::Pass(i) => {
                     trace.push(format!("{what} rule {i}: Pass to the next tier"));
@@ -130,20 +190,46 @@ pub(super) fn run_endpoint(
                 RulesEnd::NoMatch => {}
             }
         }
-        if !passed {
-            match ix.tier(tier).default_action {
-                TierDefaultAction::Deny => {
-                    trace.push(format!(
-                        "{who} {d}: end of tier {tier}: no policy allowed or passed the packet; Deny"
-                    ));
-                    return false;
-                }
-                TierDefaultAction::Pass => trace.push(format!(
-                    "{who} {d}: end of tier {tier}: default action Pass"
-                )),
+        if passed {
+            continue;
+        }
+        if !flavor.end_of_tier_applies() {
+            trace.push(format!(
+                "{who} {d}: end of tier {tier}: no verdict, going on"
+            ));
+            continue;
+        }
+        match ix.tier(tier).default_action {
+            TierDefaultAction::Deny => {
+                trace.push(format!(
+                    "{who} {d}: end of tier {tier}: no policy allowed or passed the packet; Deny"
+                ));
+                return TiersEnd::Deny;
             }
+            TierDefaultAction::Pass => trace.push(format!(
+                "{who} {d}: end of tier {tier}: default action Pass"
+            )),
         }
     }
+    TiersEnd::Undecided
+}
+
+/// Runs `e`'s normal policy for `dir` (tiers, then profiles); true when the packet is
+/// allowed. `who` names the endpoint in the trace.
+pub(super) fn run_endpoint(
+    ix: &Index,
+    e: &Entity,
+    dir: Dir,
+    pkt: &Packet,
+    who: &str,
+    trace: &mut Vec<String>,
+) -> bool {
+    match run_tiers(ix, e, dir, Flavor::Normal, pkt, who, trace) {
+        TiersEnd::Allow => return true,
+        TiersEnd::Deny => return false,
+        TiersEnd::Undecided => {}
+    }
+    let d = dir.name();
     for name in e.profiles {
         let what = format!("{who} {d}: profile {name}");
         let entry = ix.profiles.get(name.as_str()).filter(|p| p.rules_valid);
