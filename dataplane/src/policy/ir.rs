@@ -167,6 +167,8 @@ pub enum Statement {
     ClearMark(u32),
     /// `log prefix "..."`.
     Log(String),
+    /// `notrack`: connection tracking ignores the packet (chains before conntrack only).
+    NoTrack,
 }
 
 /// How a rule ends.
@@ -213,9 +215,16 @@ impl Rule {
     }
 }
 
-/// The kernel hook a base chain is attached to.
+/// The kernel hook (and priority) a base chain is attached to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Hook {
+    /// `type filter hook prerouting priority raw` (before connection tracking)
+    RawPrerouting,
+    /// `type filter hook output priority raw` (before connection tracking)
+    RawOutput,
+    /// `type filter hook prerouting priority mangle` (after connection tracking, before
+    /// destination NAT)
+    PreDnat,
     /// `type filter hook forward priority filter`
     Forward,
     /// `type filter hook input priority filter`

@@ -1,7 +1,9 @@
 //! Names of the objects in the `calico` table.
 //!
 //! Fixed objects have fixed names. Per-endpoint chains are named after the interface
-//! (`fw-<if>`, `tw-<if>`, `fh-<if>`, `th-<if>`), policy and profile chains after the policy
+//! (`fw-<if>`, `tw-<if>`; for host endpoints `fh-<if>`, `th-<if>`, forward `fhfw-<if>`,
+//! `thfw-<if>`, pre-DNAT `pd-<if>`, untracked `rfh-<if>`, `rth-<if>`; the endpoint for all
+//! interfaces gets `<prefix>w-any` names instead), policy and profile chains after the policy
 //! (`pi-`/`po-` + `<namespace>/<name>` or `<name>`, `pri-`/`pro-` + profile), sets after their
 //! ID (`s4-`/`s6-` for selector sets, `n4-`/`n6-` for named-port sets, then the ID's base64url
 //! hash). Characters nft does not take in a name become `_`; names longer than nft's limit are
@@ -29,6 +31,22 @@ pub const TO_HOST_MAP: &str = "th-dispatch";
 /// The chains of a host endpoint for all interfaces (`interfaceName: "*"`).
 pub const FROM_ALL_HOST_INTERFACES: &str = "fhw-any";
 pub const TO_ALL_HOST_INTERFACES: &str = "thw-any";
+/// Untracked policy: base chains before connection tracking, and their dispatch maps.
+pub const RAW_PREROUTING: &str = "raw-prerouting";
+pub const RAW_OUTPUT: &str = "raw-output";
+pub const UNTRACKED_FROM_HOST_MAP: &str = "rfh-dispatch";
+pub const UNTRACKED_TO_HOST_MAP: &str = "rth-dispatch";
+/// Pre-DNAT policy: the base chain after connection tracking, before destination NAT.
+pub const PRE_DNAT: &str = "pre-dnat";
+pub const PRE_DNAT_MAP: &str = "pd-dispatch";
+pub const PRE_DNAT_ALL_HOST_INTERFACES: &str = "pdw-any";
+/// Forward policy of host endpoints: dispatch chains and maps.
+pub const FROM_HOST_FORWARD: &str = "from-hep-fwd";
+pub const TO_HOST_FORWARD: &str = "to-hep-fwd";
+pub const FROM_HOST_FORWARD_MAP: &str = "fhfw-dispatch";
+pub const TO_HOST_FORWARD_MAP: &str = "thfw-dispatch";
+pub const FROM_ALL_HOST_INTERFACES_FORWARD: &str = "fhfww-any";
+pub const TO_ALL_HOST_INTERFACES_FORWARD: &str = "thfww-any";
 
 /// nft's limit on object names is 256 bytes; stay well clear of it.
 const MAX_NAME: usize = 128;
@@ -89,6 +107,40 @@ pub fn to_host(iface: &str) -> String {
         return TO_ALL_HOST_INTERFACES.to_owned();
     }
     bounded(&format!("th-{iface}"))
+}
+
+/// Untracked policy for packets arriving through a host endpoint's interface.
+pub fn untracked_from_host(iface: &str) -> String {
+    bounded(&format!("rfh-{iface}"))
+}
+
+/// Untracked policy for packets the host sends through a host endpoint's interface.
+pub fn untracked_to_host(iface: &str) -> String {
+    bounded(&format!("rth-{iface}"))
+}
+
+/// Pre-DNAT policy for packets arriving through a host endpoint's interface.
+pub fn pre_dnat(iface: &str) -> String {
+    if iface == "*" {
+        return PRE_DNAT_ALL_HOST_INTERFACES.to_owned();
+    }
+    bounded(&format!("pd-{iface}"))
+}
+
+/// Forward policy for packets routed in through a host endpoint's interface.
+pub fn from_host_forward(iface: &str) -> String {
+    if iface == "*" {
+        return FROM_ALL_HOST_INTERFACES_FORWARD.to_owned();
+    }
+    bounded(&format!("fhfw-{iface}"))
+}
+
+/// Forward policy for packets routed out through a host endpoint's interface.
+pub fn to_host_forward(iface: &str) -> String {
+    if iface == "*" {
+        return TO_ALL_HOST_INTERFACES_FORWARD.to_owned();
+    }
+    bounded(&format!("thfw-{iface}"))
 }
 
 /// A policy's chain for one direction (`pi-` inbound, `po-` outbound).

@@ -144,12 +144,16 @@ pub fn parse_listing(v: &Value) -> Observed {
             let hook = match (
                 c.get("type").and_then(Value::as_str),
                 c.get("hook").and_then(Value::as_str),
+                c.get("prio").and_then(Value::as_i64),
             ) {
-                (Some("filter"), Some("forward")) => Some(Hook::Forward),
-                (Some("filter"), Some("input")) => Some(Hook::Input),
-                (Some("filter"), Some("output")) => Some(Hook::Output),
-                (Some("nat"), Some("postrouting")) => Some(Hook::NatPostrouting),
-                (None, None) => None,
+                (Some("filter"), Some("prerouting"), Some(-300)) => Some(Hook::RawPrerouting),
+                (Some("filter"), Some("output"), Some(-300)) => Some(Hook::RawOutput),
+                (Some("filter"), Some("prerouting"), Some(-150)) => Some(Hook::PreDnat),
+                (Some("filter"), Some("forward"), Some(0)) => Some(Hook::Forward),
+                (Some("filter"), Some("input"), Some(0)) => Some(Hook::Input),
+                (Some("filter"), Some("output"), Some(0)) => Some(Hook::Output),
+                (Some("nat"), Some("postrouting"), Some(100)) => Some(Hook::NatPostrouting),
+                (None, None, _) => None,
                 // A hook we never create: the chain cannot be ours as is.
                 _ => {
                     o.foreign_hooks = true;

@@ -4,18 +4,37 @@
 //! # Layout
 //!
 //! ```text
-//! filter-forward (hook forward)   iifname "cali*" jump from-wl      egress of the sender
+//! raw-prerouting (hook prerouting, priority raw)
+//!                                 clear the mark bits
+//!                                 iifname vmap @rfh-dispatch        untracked ingress
+//! raw-output (hook output, priority raw)
+//!                                 clear the mark bits
+//!                                 oifname vmap @rth-dispatch        untracked egress
+//! pre-dnat (hook prerouting, priority mangle)
+//!                                 accept if untracked policy accepted
+//!                                 iifname vmap @pd-dispatch         pre-DNAT, then `*`
+//! filter-forward (hook forward)   jump from-hep-fwd unless accepted forward ingress of the
+//!                                 by untracked/pre-DNAT policy      arrival interface
+//!                                 iifname "cali*" jump from-wl      egress of the sender
 //!                                 oifname "cali*" jump to-wl        ingress of the receiver
+//!                                 jump to-hep-fwd                   forward egress of the
+//!                                                                   departure interface
 //!                                 iifname/oifname "cali*" accept
 //! filter-input (hook input)       iifname "cali*" goto wl-to-host   egress, then
 //!                                                                   DefaultEndpointToHostAction
+//!                                 accept if untracked/pre-DNAT policy accepted
 //!                                 iifname vmap @fh-dispatch         host endpoints, then `*`
-//! filter-output (hook output)     oifname "cali*" return            host to workloads: free
+//! filter-output (hook output)     accept if untracked policy accepted
+//!                                 oifname "cali*" return            host to workloads: free
 //!                                 oifname vmap @th-dispatch         host endpoints, then `*`
 //! nat-postrouting                 ip saddr @masq4 ip daddr != @pools4 masquerade
 //! from-wl / to-wl                 iifname vmap @fw-dispatch / oifname vmap @tw-dispatch,
 //!                                 then drop: an unknown workload interface is dropped
+//! from-hep-fwd / to-hep-fwd       iifname vmap @fhfw-dispatch / oifname vmap @thfw-dispatch,
+//!                                 then `*`; no host endpoint: nothing to do
 //! fw-<if> / tw-<if> / fh-<if> / th-<if>   one endpoint and direction (below)
+//! fhfw-/thfw-/pd-/rfh-/rth-<if>           host endpoint forward, pre-DNAT and untracked
+//!                                         policy (module `host`)
 //! pi-/po-<policy>, pri-/pro-<profile>     the rules of one policy or profile and direction
 //! ```
 //!
@@ -35,7 +54,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 use model::policy::{
-    DirectionPolicy, FailsafePort, HostPolicy, IpSet, IpSetKind, PortRange, packet::proto,
+    DirectionPolicy, HostPolicy, IpSet, IpSetKind, PortRange, TierPolicies, packet::proto,
 };
 use model::resources::{EndpointToHostAction, TierDefaultAction};
 
@@ -45,6 +64,8 @@ use super::ir::{
 };
 use super::names;
 pub use super::rules::{LOG_PREFIX, render_rule, rules_chain};
+
+mod host;
 
 /// ICMPv6 types a workload may always send to its host (MLD, router and neighbour discovery).
 const ICMPV6_TO_HOST: [u8; 6] = [130, 131, 132, 133, 135, 136];
@@ -89,21 +110,9 @@ pub fn render(hp: &HostPolicy) -> Table {
         t.chains.insert(names::from_workload(iface), egress);
         t.chains.insert(names::to_workload(iface), ingress);
     }
-    let mut fh = DispatchMap::default();
-    let mut th = DispatchMap::default();
-    for (iface, hep) in &hp.host_endpoints {
-        let (from, to) = host_endpoint_chains(hp, &hep.ingress, &hep.egress);
-        if iface != "*" {
-            fh.elements.insert(iface.clone(), names::from_host(iface));
-            th.elements.insert(iface.clone(), names::to_host(iface));
-        }
-        t.chains.insert(names::from_host(iface), from);
-        t.chains.insert(names::to_host(iface), to);
-    }
     t.maps.insert(names::FROM_WORKLOAD_MAP.to_owned(), fw);
     t.maps.insert(names::TO_WORKLOAD_MAP.to_owned(), tw);
-    t.maps.insert(names::FROM_HOST_MAP.to_owned(), fh);
-    t.maps.insert(names::TO_HOST_MAP.to_owned(), th);
+    host::render_host_endpoints(hp, &mut t);
     for (name, chain) in fixed_chains(hp) {
         t.chains.insert(name.to_owned(), chain);
     }
@@ -187,11 +196,22 @@ fn endpoint_prologue() -> Vec<Rule> {
     ]
 }
 
-/// An endpoint chain for one direction: prologue, `preamble`, tiers, profiles, drop.
-fn direction_chain(dp: &DirectionPolicy, ingress: bool, preamble: Vec<Rule>) -> Chain {
-    let mut rules = endpoint_prologue();
-    rules.extend(preamble);
-    for tier in &dp.tiers {
+/// How the tiers of a chain end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TierStyle {
+    /// Normal and forward policy: a tier that no policy passed the packet out of applies its
+    /// default action; an accepted packet returns.
+    Filter,
+    /// Pre-DNAT policy: no end-of-tier drop (normal policy still runs).
+    PreDnat,
+    /// Untracked policy: no end-of-tier drop; an accepted packet is not tracked.
+    Untracked,
+}
+
+/// The rules of `tiers` for one direction.
+fn tier_rules(tiers: &[TierPolicies], ingress: bool, style: TierStyle) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    for tier in tiers {
         rules.push(Rule {
             statements: vec![Statement::ClearMark(MARK_PASS)],
             ..Rule::default()
@@ -204,9 +224,13 @@ fn direction_chain(dp: &DirectionPolicy, ingress: bool, preamble: Vec<Rule>) -> 
                 }],
                 Verdict::Jump(names::policy(id, ingress)),
             ));
-            rules.push(accepted_return());
+            let mut accepted = accepted_return();
+            if style == TierStyle::Untracked {
+                accepted.statements.push(Statement::NoTrack);
+            }
+            rules.push(accepted);
         }
-        if tier.default_action == TierDefaultAction::Deny {
+        if style == TierStyle::Filter && tier.default_action == TierDefaultAction::Deny {
             rules.push(
                 Rule::new(
                     vec![Match::Mark {
@@ -222,6 +246,14 @@ fn direction_chain(dp: &DirectionPolicy, ingress: bool, preamble: Vec<Rule>) -> 
             );
         }
     }
+    rules
+}
+
+/// An endpoint chain for one direction: prologue, `preamble`, tiers, profiles, drop.
+fn direction_chain(dp: &DirectionPolicy, ingress: bool, preamble: Vec<Rule>) -> Chain {
+    let mut rules = endpoint_prologue();
+    rules.extend(preamble);
+    rules.extend(tier_rules(&dp.tiers, ingress, TierStyle::Filter));
     for profile in &dp.profiles {
         rules.push(Rule::new(
             Vec::new(),
@@ -305,62 +337,6 @@ fn workload_chains(
     )
 }
 
-fn failsafe_rules(ports: &[FailsafePort], side: Side, what: &str) -> Vec<Rule> {
-    ports
-        .iter()
-        .map(|p| {
-            let mut m = vec![
-                Match::Protocol {
-                    neg: false,
-                    protocol: p.protocol,
-                },
-                Match::Ports {
-                    side: Side::Destination,
-                    neg: false,
-                    ranges: vec![PortRange {
-                        first: p.port,
-                        last: p.port,
-                    }],
-                },
-            ];
-            if let Some(net) = p.net {
-                m.insert(
-                    0,
-                    Match::Nets {
-                        side,
-                        family: family_of(&net),
-                        neg: false,
-                        nets: vec![net],
-                    },
-                );
-            }
-            Rule::new(m, Verdict::Accept).with_comment(format!("{what} failsafe port"))
-        })
-        .collect()
-}
-
-/// The `fh-` (traffic arriving through the interface) and `th-` (leaving through it) chains
-/// of a host endpoint.
-fn host_endpoint_chains(
-    hp: &HostPolicy,
-    ingress: &DirectionPolicy,
-    egress: &DirectionPolicy,
-) -> (Chain, Chain) {
-    let s = &hp.settings;
-    (
-        direction_chain(
-            ingress,
-            true,
-            failsafe_rules(&s.failsafe_inbound, Side::Source, "inbound"),
-        ),
-        direction_chain(
-            egress,
-            false,
-            failsafe_rules(&s.failsafe_outbound, Side::Destination, "outbound"),
-        ),
-    )
-}
-
 fn workload_prefixes(hp: &HostPolicy) -> Vec<IfName> {
     hp.settings
         .interface_prefixes
@@ -378,7 +354,7 @@ fn fixed_chains(hp: &HostPolicy) -> BTreeMap<&'static str, Chain> {
     let prefixes = workload_prefixes(hp);
     let mut out = BTreeMap::new();
 
-    let mut forward = Vec::new();
+    let mut forward = vec![host::forward_arrival()];
     for p in &prefixes {
         forward.push(Rule::new(
             vec![iface(IfField::Input, false, p.clone())],
@@ -391,6 +367,7 @@ fn fixed_chains(hp: &HostPolicy) -> BTreeMap<&'static str, Chain> {
             Verdict::Jump(names::TO_WORKLOAD.to_owned()),
         ));
     }
+    forward.push(host::forward_departure());
     for field in [IfField::Input, IfField::Output] {
         for p in &prefixes {
             forward.push(
@@ -464,8 +441,6 @@ fn fixed_chains(hp: &HostPolicy) -> BTreeMap<&'static str, Chain> {
         },
     );
 
-    let has_wildcard = hp.host_endpoints.contains_key("*");
-    let lo = IfName::Exact("lo".to_owned());
     let mut input = Vec::new();
     for p in &prefixes {
         input.push(Rule::new(
@@ -473,19 +448,7 @@ fn fixed_chains(hp: &HostPolicy) -> BTreeMap<&'static str, Chain> {
             Verdict::Goto(names::WORKLOAD_TO_HOST.to_owned()),
         ));
     }
-    input.push(Rule::new(
-        Vec::new(),
-        Verdict::Dispatch {
-            field: IfField::Input,
-            map: names::FROM_HOST_MAP.to_owned(),
-        },
-    ));
-    if has_wildcard {
-        input.push(Rule::new(
-            vec![iface(IfField::Input, true, lo.clone())],
-            Verdict::Goto(names::FROM_ALL_HOST_INTERFACES.to_owned()),
-        ));
-    }
+    input.extend(host::input_rules(hp));
     out.insert(
         names::INPUT,
         Chain {
@@ -494,7 +457,9 @@ fn fixed_chains(hp: &HostPolicy) -> BTreeMap<&'static str, Chain> {
         },
     );
 
-    let mut output = Vec::new();
+    let mut output = vec![host::accepted_earlier(
+        "untracked policy accepted the packet",
+    )];
     for p in &prefixes {
         output.push(
             Rule::new(
@@ -504,19 +469,7 @@ fn fixed_chains(hp: &HostPolicy) -> BTreeMap<&'static str, Chain> {
             .with_comment("host to local workloads is not policed"),
         );
     }
-    output.push(Rule::new(
-        Vec::new(),
-        Verdict::Dispatch {
-            field: IfField::Output,
-            map: names::TO_HOST_MAP.to_owned(),
-        },
-    ));
-    if has_wildcard {
-        output.push(Rule::new(
-            vec![iface(IfField::Output, true, lo)],
-            Verdict::Goto(names::TO_ALL_HOST_INTERFACES.to_owned()),
-        ));
-    }
+    output.extend(host::output_rules(hp));
     out.insert(
         names::OUTPUT,
         Chain {

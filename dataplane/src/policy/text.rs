@@ -165,6 +165,9 @@ fn set_spec(t: SetType) -> &'static str {
 
 fn hook_spec(h: Hook) -> &'static str {
     match h {
+        Hook::RawPrerouting => "type filter hook prerouting priority raw; policy accept;",
+        Hook::RawOutput => "type filter hook output priority raw; policy accept;",
+        Hook::PreDnat => "type filter hook prerouting priority mangle; policy accept;",
         Hook::Forward => "type filter hook forward priority filter; policy accept;",
         Hook::Input => "type filter hook input priority filter; policy accept;",
         Hook::Output => "type filter hook output priority filter; policy accept;",
@@ -269,6 +272,7 @@ fn write_rule(s: &mut String, r: &Rule) {
             Statement::Log(prefix) => {
                 let _ = write!(s, "log prefix \"{}\"", quoted(prefix));
             }
+            Statement::NoTrack => s.push_str("notrack"),
         }
     }
     if let Some(v) = &r.verdict {

@@ -16,6 +16,10 @@
 //! the other family (or with addresses of different families) matches neither the match nor
 //! its negation. Port matches need a TCP, UDP or SCTP header, ICMP matches an ICMP header of
 //! the match's family; without one neither the match nor its negation holds.
+//!
+//! A packet's way through the host is several hooks in kernel order ([`evaluate_path`]): the
+//! mark carries over, the first drop ends it, and a `notrack` makes the later hooks see an
+//! untracked packet (matching neither `ct state established,related` nor `ct state invalid`).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -40,6 +44,8 @@ pub enum Conntrack {
     Established,
     /// A packet conntrack could not place.
     Invalid,
+    /// A packet conntrack ignores (`notrack` before connection tracking).
+    Untracked,
 }
 
 /// One step of an evaluation.
@@ -96,6 +102,8 @@ pub struct Outcome {
     pub masquerade: bool,
     /// The packet mark at the end.
     pub mark: u32,
+    /// A `notrack` statement ran: connection tracking ignores the packet.
+    pub untracked: bool,
     pub trace: Vec<Step>,
 }
 
@@ -152,6 +160,39 @@ struct Ctx<'p> {
     ct: Conntrack,
 }
 
+/// One hook of a packet's way: the interfaces and the packet as that hook sees them.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Stage<'p> {
+    pub hook: Hook,
+    pub iif: Option<&'p str>,
+    pub oif: Option<&'p str>,
+    pub packet: &'p Packet,
+}
+
+/// Runs the packet through `stages` in order, the mark carried from one to the next: the
+/// first drop ends it. Connection tracking sees a new flow, unless a `notrack` ran before.
+pub(super) fn evaluate_path(table: Option<&Table>, stages: &[Stage<'_>]) -> Outcome {
+    let mut out = Outcome {
+        accepted: true,
+        masquerade: false,
+        mark: 0,
+        untracked: false,
+        trace: Vec::new(),
+    };
+    for s in stages {
+        let ct = if out.untracked {
+            Conntrack::Untracked
+        } else {
+            Conntrack::New
+        };
+        out = evaluate_from(table, s.hook, s.iif, s.oif, s.packet, ct, out);
+        if !out.accepted {
+            break;
+        }
+    }
+    out
+}
+
 pub(super) fn evaluate(
     table: Option<&Table>,
     hook: Hook,
@@ -160,12 +201,26 @@ pub(super) fn evaluate(
     packet: &Packet,
     ct: Conntrack,
 ) -> Outcome {
-    let mut out = Outcome {
+    let out = Outcome {
         accepted: true,
         masquerade: false,
         mark: 0,
+        untracked: false,
         trace: Vec::new(),
     };
+    evaluate_from(table, hook, iif, oif, packet, ct, out)
+}
+
+/// Runs the base chains of `hook`, going on from `out` (its mark and trace).
+fn evaluate_from(
+    table: Option<&Table>,
+    hook: Hook,
+    iif: Option<&str>,
+    oif: Option<&str>,
+    packet: &Packet,
+    ct: Conntrack,
+    mut out: Outcome,
+) -> Outcome {
     let Some(t) = table else { return out };
     let family = packet.ip_version().map(|v| match v {
         model::policy::IpVersion::V4 => Family::V4,
@@ -246,6 +301,7 @@ fn run<'t>(t: &'t Table, base: &'t str, ctx: &Ctx<'_>, out: &mut Outcome) -> End
                     index,
                     prefix: prefix.clone(),
                 }),
+                Statement::NoTrack => out.untracked = true,
             }
         }
         match &rule.verdict {

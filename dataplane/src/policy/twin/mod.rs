@@ -39,6 +39,12 @@
 //! hold, then its statements run and its verdict decides. `jump` pushes a return point, `goto`
 //! replaces the current chain, `return` (or the end of a regular chain) goes back to the last
 //! return point, and returning from the base chain applies its policy (accept).
+//!
+//! [`Twin::forward`], [`Twin::to_host`] and [`Twin::from_host`] follow the first packet of a
+//! flow through every hook on its way, in kernel order: prerouting at priority raw (or output
+//! at priority raw), connection tracking, prerouting at priority mangle, then forward, input
+//! or output. The packet mark carries from hook to hook, and a `notrack` leaves the packet
+//! untracked for the later hooks.
 
 mod apply;
 mod check;
@@ -54,6 +60,7 @@ use super::nft::{NftError, PolicyDataplane};
 use super::observed::Observed;
 use super::ops::{Op, Transaction};
 
+use eval::Stage;
 pub use eval::{Conntrack, Outcome, Step};
 
 /// Why the kernel would refuse an operation (the errno it would answer in parentheses).
@@ -206,19 +213,75 @@ impl Twin {
         eval::evaluate(self.table.as_ref(), hook, iif, oif, packet, ct)
     }
 
-    /// The first packet of a flow routed from `iif` to `oif` (hook forward).
+    /// The first packet of a flow routed from `iif` to `oif`: prerouting at priority raw,
+    /// connection tracking, prerouting at priority mangle, then forward.
     pub fn forward(&self, iif: &str, oif: &str, packet: &Packet) -> Outcome {
-        self.evaluate(Hook::Forward, Some(iif), Some(oif), packet, Conntrack::New)
+        self.forward_dnat(iif, oif, packet, packet)
     }
 
-    /// The first packet of a flow arriving on `iif` for the host itself (hook input).
+    /// As [`Twin::forward`], for a packet whose destination is translated (by another
+    /// table's destination NAT) between prerouting at priority mangle and the routing
+    /// decision: the prerouting hooks see `original`, forward sees `translated`.
+    pub fn forward_dnat(
+        &self,
+        iif: &str,
+        oif: &str,
+        original: &Packet,
+        translated: &Packet,
+    ) -> Outcome {
+        let arriving = |hook| Stage {
+            hook,
+            iif: Some(iif),
+            oif: None,
+            packet: original,
+        };
+        eval::evaluate_path(
+            self.table.as_ref(),
+            &[
+                arriving(Hook::RawPrerouting),
+                arriving(Hook::PreDnat),
+                Stage {
+                    hook: Hook::Forward,
+                    iif: Some(iif),
+                    oif: Some(oif),
+                    packet: translated,
+                },
+            ],
+        )
+    }
+
+    /// The first packet of a flow arriving on `iif` for the host itself: prerouting at
+    /// priority raw, connection tracking, prerouting at priority mangle, then input.
     pub fn to_host(&self, iif: &str, packet: &Packet) -> Outcome {
-        self.evaluate(Hook::Input, Some(iif), None, packet, Conntrack::New)
+        let arriving = |hook| Stage {
+            hook,
+            iif: Some(iif),
+            oif: None,
+            packet,
+        };
+        eval::evaluate_path(
+            self.table.as_ref(),
+            &[
+                arriving(Hook::RawPrerouting),
+                arriving(Hook::PreDnat),
+                arriving(Hook::Input),
+            ],
+        )
     }
 
-    /// The first packet of a flow the host sends through `oif` (hook output).
+    /// The first packet of a flow the host sends through `oif`: output at priority raw,
+    /// connection tracking, then output.
     pub fn from_host(&self, oif: &str, packet: &Packet) -> Outcome {
-        self.evaluate(Hook::Output, None, Some(oif), packet, Conntrack::New)
+        let leaving = |hook| Stage {
+            hook,
+            iif: None,
+            oif: Some(oif),
+            packet,
+        };
+        eval::evaluate_path(
+            self.table.as_ref(),
+            &[leaving(Hook::RawOutput), leaving(Hook::Output)],
+        )
     }
 
     /// The first packet of a flow leaving through `oif` (hook nat postrouting): whether it

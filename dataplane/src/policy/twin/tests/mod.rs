@@ -3,6 +3,7 @@
 
 mod crosscheck;
 mod evaluation;
+mod host_flavours;
 mod rendered;
 mod transactions;
 

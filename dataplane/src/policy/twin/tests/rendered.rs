@@ -17,7 +17,7 @@ use crate::policy::program::PolicyProgrammer;
 use crate::policy::render::{LOG_PREFIX, render};
 use crate::policy::twin::{Conntrack, Outcome, Step, Twin};
 
-fn empty() -> HostPolicy {
+pub(super) fn empty() -> HostPolicy {
     HostPolicy {
         host: "h1".into(),
         workload_endpoints: BTreeMap::new(),
@@ -31,11 +31,15 @@ fn empty() -> HostPolicy {
     }
 }
 
-fn gid(name: &str) -> PolicyId {
+pub(super) fn gid(name: &str) -> PolicyId {
     PolicyId::Global { name: name.into() }
 }
 
-fn tier(name: &str, default_action: TierDefaultAction, policies: &[&str]) -> TierPolicies {
+pub(super) fn tier(
+    name: &str,
+    default_action: TierDefaultAction,
+    policies: &[&str],
+) -> TierPolicies {
     TierPolicies {
         tier: name.into(),
         default_action,
@@ -43,18 +47,23 @@ fn tier(name: &str, default_action: TierDefaultAction, policies: &[&str]) -> Tie
     }
 }
 
-fn deny_tier(policies: &[&str]) -> TierPolicies {
+pub(super) fn deny_tier(policies: &[&str]) -> TierPolicies {
     tier("default", TierDefaultAction::Deny, policies)
 }
 
-fn dir(tiers: Vec<TierPolicies>, profiles: &[&str]) -> DirectionPolicy {
+pub(super) fn dir(tiers: Vec<TierPolicies>, profiles: &[&str]) -> DirectionPolicy {
     DirectionPolicy {
         tiers,
         profiles: profiles.iter().map(|p| (*p).to_owned()).collect(),
     }
 }
 
-fn wep(hp: &mut HostPolicy, iface: &str, ingress: DirectionPolicy, egress: DirectionPolicy) {
+pub(super) fn wep(
+    hp: &mut HostPolicy,
+    iface: &str,
+    ingress: DirectionPolicy,
+    egress: DirectionPolicy,
+) {
     hp.workload_endpoints.insert(
         iface.into(),
         WorkloadEndpointPolicy {
@@ -66,7 +75,12 @@ fn wep(hp: &mut HostPolicy, iface: &str, ingress: DirectionPolicy, egress: Direc
     );
 }
 
-fn policy(hp: &mut HostPolicy, name: &str, ingress: Vec<ResolvedRule>, egress: Vec<ResolvedRule>) {
+pub(super) fn policy(
+    hp: &mut HostPolicy,
+    name: &str,
+    ingress: Vec<ResolvedRule>,
+    egress: Vec<ResolvedRule>,
+) {
     hp.policies.insert(
         gid(name),
         PolicyRules {
@@ -77,7 +91,7 @@ fn policy(hp: &mut HostPolicy, name: &str, ingress: Vec<ResolvedRule>, egress: V
     );
 }
 
-fn profile(hp: &mut HostPolicy, name: &str, rules: Vec<ResolvedRule>) {
+pub(super) fn profile(hp: &mut HostPolicy, name: &str, rules: Vec<ResolvedRule>) {
     hp.profiles.insert(
         name.into(),
         ProfileRules {
@@ -88,11 +102,11 @@ fn profile(hp: &mut HostPolicy, name: &str, rules: Vec<ResolvedRule>) {
     );
 }
 
-fn any(action: Action) -> ResolvedRule {
+pub(super) fn any(action: Action) -> ResolvedRule {
     ResolvedRule::any(action)
 }
 
-fn tcp_to(dport: u16) -> ResolvedRule {
+pub(super) fn tcp_to(dport: u16) -> ResolvedRule {
     let mut r = any(Action::Allow);
     r.protocol = Some(proto::TCP);
     r.destination.ports = vec![PortRange {
@@ -102,11 +116,11 @@ fn tcp_to(dport: u16) -> ResolvedRule {
     r
 }
 
-fn tcp(src: &str, dst: &str, dport: u16) -> Packet {
+pub(super) fn tcp(src: &str, dst: &str, dport: u16) -> Packet {
     Packet::tcp(ip(src), 40000, ip(dst), dport)
 }
 
-fn rendered(hp: &HostPolicy) -> Twin {
+pub(super) fn rendered(hp: &HostPolicy) -> Twin {
     twin(render(hp))
 }
 
@@ -468,7 +482,12 @@ fn encapsulated_packets_from_workloads_are_dropped_unless_allowed() {
     assert!(t.forward("cali1", "eth0", &vxlan).accepted);
 }
 
-fn hep(hp: &mut HostPolicy, iface: &str, ingress: DirectionPolicy, egress: DirectionPolicy) {
+pub(super) fn hep(
+    hp: &mut HostPolicy,
+    iface: &str,
+    ingress: DirectionPolicy,
+    egress: DirectionPolicy,
+) {
     hp.host_endpoints.insert(
         iface.into(),
         HostEndpointPolicy {
