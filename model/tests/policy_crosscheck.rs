@@ -227,6 +227,61 @@ fn policy(i: usize) -> impl Strategy<Value = Resource> {
         )
 }
 
+/// A rule with few criteria, so that it often matches the packets of the flows.
+fn simple_rule() -> impl Strategy<Value = Value> {
+    (
+        select(vec!["Allow", "Allow", "Deny", "Deny", "Pass"]),
+        select(vec!["", "TCP", "UDP"]),
+        select(vec![None, Some(80u16), Some(22), Some(53), Some(8080)]),
+        any::<bool>(),
+    )
+        .prop_map(|(action, protocol, port, source_port)| {
+            let mut r = json!({"action": action});
+            if !protocol.is_empty() {
+                r["protocol"] = json!(protocol);
+                if let Some(p) = port {
+                    let side = if source_port { "source" } else { "destination" };
+                    r[side] = json!({"ports": [p]});
+                }
+            }
+            r
+        })
+}
+
+/// The spec of a policy for the host endpoint (label `hep`) of one flavour: normal,
+/// applyOnForward, preDNAT or doNotTrack.
+fn host_endpoint_policy() -> impl Strategy<Value = Value> {
+    (
+        0..4u8,
+        select(vec!["default", "default", "t1"]),
+        select(vec![None, Some(5.0), Some(50.0)]),
+        proptest::collection::vec(simple_rule(), 0..3),
+        proptest::collection::vec(simple_rule(), 0..3),
+    )
+        .prop_map(|(flavour, tier, order, ingress, egress)| {
+            let mut spec = json!({"tier": tier, "selector": "has(hep)",
+                "types": ["Ingress", "Egress"], "ingress": ingress, "egress": egress});
+            if let Some(o) = order {
+                spec["order"] = json!(o);
+            }
+            match flavour {
+                1 => spec["applyOnForward"] = json!(true),
+                2 => {
+                    spec["applyOnForward"] = json!(true);
+                    spec["preDNAT"] = json!(true);
+                    spec["types"] = json!(["Ingress"]);
+                    spec["egress"] = json!([]);
+                }
+                3 => {
+                    spec["applyOnForward"] = json!(true);
+                    spec["doNotTrack"] = json!(true);
+                }
+                _ => {}
+            }
+            spec
+        })
+}
+
 const LABELS: &[&[(&str, &str)]] = &[
     &[],
     &[("role", "fe")],
@@ -293,9 +348,10 @@ fn case() -> impl Strategy<Value = Case> {
         1..6usize,
         select(vec!["Deny", "Pass"]),
         0..3u8,
-        (select(vec!["", "eth0", "*"]), select(LABELS), select(PROFILE_LISTS)),
+        (select(vec!["", "eth0", "eth0", "*"]), select(LABELS), select(PROFILE_LISTS)),
+        proptest::collection::vec(host_endpoint_policy(), 0..4),
     )
-        .prop_map(|(weps, rp_in, rp_out, pols, npol, t1_action, sets, hep)| {
+        .prop_map(|(weps, rp_in, rp_out, pols, npol, t1_action, sets, hep, hep_pols)| {
             let mut rs = vec![
                 allow_all("allow-all"),
                 profile("rp", json!({"ingress": rp_in, "egress": rp_out})),
@@ -327,10 +383,11 @@ fn case() -> impl Strategy<Value = Case> {
                     "spec": {"nets": ["10.0.0.4/30", "8.8.8.0/24"]}})));
             }
             if let (iface @ ("eth0" | "*"), labels, profiles) = hep {
-                let labels: serde_json::Map<String, Value> = labels
+                let mut labels: serde_json::Map<String, Value> = labels
                     .iter()
                     .map(|(k, v)| ((*k).to_owned(), json!(v)))
                     .collect();
+                labels.insert("hep".to_owned(), json!("yes"));
                 rs.push(res(json!({
                     "apiVersion": "projectcalico.org/v3", "kind": "HostEndpoint",
                     "metadata": {"name": "h1-hep", "labels": labels},
@@ -340,6 +397,9 @@ fn case() -> impl Strategy<Value = Case> {
             }
             let pols = [pols.0, pols.1, pols.2, pols.3, pols.4];
             rs.extend(pols.into_iter().take(npol));
+            for (i, spec) in hep_pols.into_iter().enumerate() {
+                rs.push(gnp(&format!("hep{i}"), spec));
+            }
             Case {
                 snapshot: snapshot(rs.clone()),
                 resources: rs,
