@@ -1,8 +1,11 @@
-//! Our BGP session against foreign speakers in the lab of bgp.md §5.1 (two namespaces joined
-//! by a veth): BIRD2 over eBGP for IPv4 and IPv6 and GoBGP over eBGP, routes both ways. Our
-//! side runs the session driver with its sockets opened inside the speaker namespace.
+//! Our BGP session and our whole speaker against foreign speakers in the lab of bgp.md §5.1
+//! (two namespaces joined by a veth): BIRD2 over eBGP for IPv4 and IPv6 and GoBGP over eBGP,
+//! routes both ways, first with the session driver alone, then with the speaker (sessions and
+//! RIB); the speaker also with BIRD carrying both families over one IPv4 session, and with
+//! BIRD over iBGP for IPv6 (iBGP for IPv4 is in `bgp_bird.rs`). Our side opens its sockets
+//! inside the speaker namespace.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,12 +14,15 @@ use bgp::codec::{
     AddressFamily, AsPath, FamilySet, Ipv4Prefix, Ipv6Prefix, MpNextHop, MpReachNlri, Nlri, Origin,
     PathAttributes, Update,
 };
+use bgp::rib::{AcceptAll, Route, RouteAttributes, RouteSource};
 use bgp::session::{
     Command, LocalSpeaker, PeerConfig, Session, SessionEvent, SessionHandle, TcpConnector, spawn,
 };
+use bgp::speaker::{Event, NoListener, PeerSettings, Speaker, SpeakerConfig};
 use dataplane::netns::require_root;
 use netns_tests::bgp_lab::{LAB_V4, LAB_V6, Lab, SPEAKER_V4, SPEAKER_V6, birdc, in_netns};
 use netns_tests::daemons::{Bird, GoBgp};
+use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 fn speaker() -> LocalSpeaker {
@@ -320,20 +326,11 @@ fn gobgp_routes_reach_our_speakers_rib_and_ours_reach_gobgp() {
     if !require_root("gobgp_routes_reach_our_speakers_rib_and_ours_reach_gobgp") {
         return;
     }
-    use bgp::rib::{AcceptAll, RouteAttributes};
-    use bgp::speaker::{Event, NoListener, PeerSettings, SpeakerConfig};
-    use tokio::net::TcpStream;
-
     let lab = Lab::new("bgp-igos").unwrap();
     let gobgp = GoBgp::start(&lab.lab, &gobgp_ebgp_config(), 50071).unwrap();
     let lab_ns = lab.lab.name().to_owned();
     let result = in_netns(&lab.speaker.as_ref(), move || async move {
-        let mut s = bgp::speaker::spawn(
-            SpeakerConfig::new(speaker()),
-            AcceptAll,
-            TcpConnector,
-            None::<NoListener<TcpStream>>,
-        );
+        let mut s = our_speaker(speaker());
         s.add_peer(PeerSettings::new(peer(
             LAB_V4,
             65002,
@@ -343,10 +340,10 @@ fn gobgp_routes_reach_our_speakers_rib_and_ours_reach_gobgp() {
         let ours: bgp::codec::Prefix = "10.46.0.0/24".parse().map_err(|e| format!("{e:?}"))?;
         // Waits for a Loc-RIB change of `prefix` to reachable (or not).
         async fn best(
-            s: &mut bgp::speaker::Speaker<TcpStream>,
+            s: &mut Speaker<TcpStream>,
             prefix: bgp::codec::Prefix,
             reachable: bool,
-        ) -> Result<Option<bgp::rib::Route>, String> {
+        ) -> Result<Option<Route>, String> {
             timeout(Duration::from_secs(30), async {
                 loop {
                     match s.events.recv().await {
@@ -446,20 +443,11 @@ fn bird_ebgp_dual_stack_through_our_speaker() {
     if !require_root("bird_ebgp_dual_stack_through_our_speaker") {
         return;
     }
-    use bgp::rib::{AcceptAll, RouteAttributes};
-    use bgp::speaker::{Event, NoListener, PeerSettings, SpeakerConfig};
-    use tokio::net::TcpStream;
-
     let lab = Lab::new("bgp-ibirds").unwrap();
     let bird = Bird::start(&lab.lab, &bird_ebgp_config()).unwrap();
     let ctl: PathBuf = bird.dir().join("bird.ctl");
     let result = in_netns(&lab.speaker.as_ref(), move || async move {
-        let mut s = bgp::speaker::spawn(
-            SpeakerConfig::new(speaker()),
-            AcceptAll,
-            TcpConnector,
-            None::<NoListener<TcpStream>>,
-        );
+        let mut s = our_speaker(speaker());
         let p4: bgp::codec::Prefix = "10.35.0.0/24".parse().map_err(|e| format!("{e:?}"))?;
         let p6: bgp::codec::Prefix = "2001:db8:35::/48".parse().map_err(|e| format!("{e:?}"))?;
         let base = PathAttributes {
@@ -505,7 +493,7 @@ fn bird_ebgp_dual_stack_through_our_speaker() {
                             .filter(|c| {
                                 c.best
                                     .as_ref()
-                                    .is_some_and(|r| r.source != bgp::rib::RouteSource::Local)
+                                    .is_some_and(|r| r.source != RouteSource::Local)
                             })
                             .map(|c| c.prefix.to_string()),
                     ),
@@ -560,10 +548,303 @@ fn bird_ebgp_dual_stack_through_our_speaker() {
     );
     assert!(detail6.contains("BGP.as_path: 65001"), "{detail6}");
     assert!(detail6.contains(SPEAKER_V6), "{detail6}");
+    // Each route came over one session only: the other did not negotiate its family.
+    assert_eq!(detail4.matches("BGP.as_path").count(), 1, "{detail4}");
+    assert_eq!(detail6.matches("BGP.as_path").count(), 1, "{detail6}");
     assert!(
         protocols.matches("Established").count() >= 2,
         "both sessions stayed up: {protocols}"
     );
+    assert!(
+        withdrawn,
+        "{}",
+        bird.birdc(&["show", "route"]).unwrap_or_default()
+    );
+}
+
+/// Our speaker (AS and router ID from `local`), accepting every route, connecting from the
+/// current namespace, with no listener (BIRD and GoBGP are passive).
+fn our_speaker(local: LocalSpeaker) -> Speaker<TcpStream> {
+    bgp::speaker::spawn(
+        SpeakerConfig::new(local),
+        AcceptAll,
+        TcpConnector,
+        None::<NoListener<TcpStream>>,
+    )
+}
+
+fn prefix(text: &str) -> Result<bgp::codec::Prefix, String> {
+    text.parse().map_err(|e| format!("{text}: {e:?}"))
+}
+
+fn v6_next_hop(global: &str) -> MpNextHop {
+    MpNextHop::Ipv6 {
+        global: global.parse().expect("IPv6 address"),
+        link_local: None,
+    }
+}
+
+/// Waits (up to 30 s) until the Loc-RIB's best route to each of `prefixes` is one learned
+/// from a peer, and returns those routes by prefix; fails if a session goes down first.
+async fn learned(
+    s: &mut Speaker<TcpStream>,
+    prefixes: &[&str],
+) -> Result<BTreeMap<String, Route>, String> {
+    let mut best: BTreeMap<String, Route> = BTreeMap::new();
+    let done = |best: &BTreeMap<String, Route>| {
+        prefixes
+            .iter()
+            .all(|p| best.get(*p).is_some_and(|r| r.source != RouteSource::Local))
+    };
+    timeout(Duration::from_secs(30), async {
+        while !done(&best) {
+            match s.events.recv().await {
+                Some(Event::Best(changes)) => {
+                    for c in changes {
+                        match c.best {
+                            Some(route) => best.insert(c.prefix.to_string(), route),
+                            None => best.remove(&c.prefix.to_string()),
+                        };
+                    }
+                }
+                Some(Event::PeerDown { reason, .. }) => {
+                    return Err(format!("session down: {reason}"));
+                }
+                Some(_) => {}
+                None => return Err("speaker ended".to_owned()),
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|_| format!("Loc-RIB after 30 s: {best:?}"))??;
+    best.retain(|p, _| prefixes.contains(&p.as_str()));
+    Ok(best)
+}
+
+/// Our whole speaker with BIRD over eBGP, IPv4 and IPv6 unicast over one IPv4 session: BIRD's
+/// static routes of both families land in our Loc-RIB with BIRD's address of each family as
+/// next hop; ours reach BIRD with our IPv4 address as next hop for IPv4 and the peer's
+/// configured IPv6 next hop (replacing the one we originated with) for IPv6, and our
+/// withdrawals remove them.
+#[test]
+fn bird_ebgp_both_families_over_one_ipv4_session_through_our_speaker() {
+    if !require_root("bird_ebgp_both_families_over_one_ipv4_session_through_our_speaker") {
+        return;
+    }
+    let lab = Lab::new("bgp-imp").unwrap();
+    let config = format!(
+        r#"
+router id {LAB_V4};
+protocol device {{ scan time 10; }}
+protocol static static4 {{ ipv4; route 198.51.100.0/24 blackhole; }}
+protocol static static6 {{ ipv6; route 2001:db8:100::/48 blackhole; }}
+protocol bgp peer46 {{
+  local {LAB_V4} as 65002;
+  neighbor {SPEAKER_V4} as 65001;
+  hold time 9; keepalive time 3;
+  passive on;
+  ipv4 {{ import all; export where source = RTS_STATIC; }};
+  ipv6 {{ import all; export where source = RTS_STATIC; next hop address {LAB_V6}; }};
+}}
+"#
+    );
+    let bird = Bird::start(&lab.lab, &config).unwrap();
+    let ctl: PathBuf = bird.dir().join("bird.ctl");
+    let result = in_netns(&lab.speaker.as_ref(), move || async move {
+        let mut s = our_speaker(speaker());
+        let p4 = prefix("10.37.0.0/24")?;
+        let p6 = prefix("2001:db8:37::/48")?;
+        let base = PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::default()),
+            ..PathAttributes::default()
+        };
+        s.originate(
+            p4,
+            RouteAttributes::from(PathAttributes {
+                next_hop: Some(SPEAKER_V4.parse().expect("address")),
+                ..base.clone()
+            }),
+        );
+        // Off-link: towards an eBGP peer the next hop must become ours.
+        s.originate(
+            p6,
+            RouteAttributes {
+                path: base,
+                mp_next_hop: Some(v6_next_hop("2001:db8:ffff::1")),
+            },
+        );
+        let mut settings = PeerSettings::new(peer(LAB_V4, 65002, FamilySet::ALL));
+        settings.local_ipv6_next_hop = Some(SPEAKER_V6.parse().expect("address"));
+        s.add_peer(settings);
+
+        let theirs = learned(&mut s, &["198.51.100.0/24", "2001:db8:100::/48"]).await?;
+        let status = s.status().await.ok_or("speaker ended")?;
+
+        let c = ctl.clone();
+        let announced = eventually(move || {
+            let routes = birdc(&c, &["show", "route", "protocol", "peer46"]);
+            routes.contains("10.37.0.0/24") && routes.contains("2001:db8:37::/48")
+        })
+        .await;
+        let detail4 = birdc(&ctl, &["show", "route", "all", "10.37.0.0/24"]);
+        let detail6 = birdc(&ctl, &["show", "route", "all", "2001:db8:37::/48"]);
+        s.withdraw(p4);
+        s.withdraw(p6);
+        let c = ctl.clone();
+        let withdrawn = eventually(move || {
+            let routes = birdc(&c, &["show", "route"]);
+            routes.contains("ready.")
+                && !routes.contains("10.37.0.0/24")
+                && !routes.contains("2001:db8:37::/48")
+        })
+        .await;
+        let protocol = birdc(&ctl, &["show", "protocols", "peer46"]);
+        Ok::<_, String>((
+            theirs, status, announced, detail4, detail6, withdrawn, protocol,
+        ))
+    });
+    let (theirs, status, announced, detail4, detail6, withdrawn, protocol) =
+        result.unwrap_or_else(|e| {
+            panic!(
+                "{e}\n{}",
+                bird.birdc(&["show", "protocols", "all"])
+                    .unwrap_or_default()
+            )
+        });
+
+    let r4 = &theirs["198.51.100.0/24"].attributes;
+    assert_eq!(
+        r4.path.as_path,
+        Some(AsPath::from_sequence([65002])),
+        "{r4:?}"
+    );
+    assert_eq!(r4.path.next_hop, Some(LAB_V4.parse().unwrap()), "{r4:?}");
+    let r6 = &theirs["2001:db8:100::/48"].attributes;
+    assert_eq!(
+        r6.path.as_path,
+        Some(AsPath::from_sequence([65002])),
+        "{r6:?}"
+    );
+    assert!(
+        matches!(r6.mp_next_hop, Some(MpNextHop::Ipv6 { global, .. })
+            if global == LAB_V6.parse::<Ipv6Addr>().unwrap()),
+        "{r6:?}"
+    );
+    assert_eq!(status.peers.len(), 1, "{status:?}");
+    assert_eq!(status.peers[0].routes_received, 2, "{status:?}");
+
+    assert!(announced, "{detail4}\n{detail6}");
+    assert!(detail4.contains("BGP.as_path: 65001"), "{detail4}");
+    assert!(
+        detail4.contains(&format!("BGP.next_hop: {SPEAKER_V4}")),
+        "{detail4}"
+    );
+    assert!(detail6.contains("BGP.as_path: 65001"), "{detail6}");
+    assert!(
+        detail6.contains(&format!("BGP.next_hop: {SPEAKER_V6}")),
+        "{detail6}"
+    );
+    assert!(detail6.contains(&format!("via {SPEAKER_V6}")), "{detail6}");
+    assert!(!detail6.contains("2001:db8:ffff::1"), "{detail6}");
+    assert!(
+        withdrawn,
+        "{}",
+        bird.birdc(&["show", "route"]).unwrap_or_default()
+    );
+    assert!(protocol.contains("Established"), "{protocol}");
+}
+
+/// Our whole speaker with BIRD over iBGP for IPv6 (an IPv6 session): BIRD's route lands in our
+/// Loc-RIB with LOCAL_PREF 100, an empty AS_PATH and BIRD's address as next hop; ours reaches
+/// BIRD with the LOCAL_PREF and next hop we gave it, and our withdrawal removes it.
+#[test]
+fn bird_ibgp_ipv6_through_our_speaker() {
+    if !require_root("bird_ibgp_ipv6_through_our_speaker") {
+        return;
+    }
+    let lab = Lab::new("bgp-iibgp6").unwrap();
+    // The direct route of the veth resolves iBGP next hops (BIRD's `gateway recursive`).
+    let config = format!(
+        r#"
+router id {LAB_V4};
+protocol device {{ scan time 10; }}
+protocol direct {{ ipv6; interface "veth-lab"; }}
+protocol static static6 {{ ipv6; route 2001:db8:100::/48 blackhole; }}
+protocol bgp ibgp6 {{
+  local {LAB_V6} as 65002;
+  neighbor {SPEAKER_V6} as 65002;
+  hold time 9; keepalive time 3;
+  passive on;
+  ipv6 {{ import all; export where source = RTS_STATIC; }};
+}}
+"#
+    );
+    let bird = Bird::start(&lab.lab, &config).unwrap();
+    let ctl: PathBuf = bird.dir().join("bird.ctl");
+    let result = in_netns(&lab.speaker.as_ref(), move || async move {
+        let mut s = our_speaker(LocalSpeaker {
+            asn: 65002,
+            router_id: SPEAKER_V4.parse().expect("router id"),
+        });
+        let ours = prefix("2001:db8:38::/48")?;
+        s.originate(
+            ours,
+            RouteAttributes {
+                path: PathAttributes {
+                    origin: Some(Origin::Igp),
+                    as_path: Some(AsPath::default()),
+                    local_pref: Some(200),
+                    ..PathAttributes::default()
+                },
+                mp_next_hop: Some(v6_next_hop(SPEAKER_V6)),
+            },
+        );
+        s.add_peer(PeerSettings::new(peer(
+            LAB_V6,
+            65002,
+            FamilySet::IPV6_UNICAST,
+        )));
+        let theirs = learned(&mut s, &["2001:db8:100::/48"]).await?;
+        let c = ctl.clone();
+        let announced = eventually(move || {
+            birdc(&c, &["show", "route", "protocol", "ibgp6"]).contains("2001:db8:38::/48")
+        })
+        .await;
+        let detail = birdc(&ctl, &["show", "route", "all", "2001:db8:38::/48"]);
+        let proto = birdc(&ctl, &["show", "protocols", "all", "ibgp6"]);
+        s.withdraw(ours);
+        let c = ctl.clone();
+        let withdrawn = eventually(move || {
+            let routes = birdc(&c, &["show", "route"]);
+            routes.contains("ready.") && !routes.contains("2001:db8:38::/48")
+        })
+        .await;
+        Ok::<_, String>((theirs, announced, detail, proto, withdrawn))
+    });
+    let (theirs, announced, detail, proto, withdrawn) = result.unwrap_or_else(|e| {
+        panic!(
+            "{e}\n{}",
+            bird.birdc(&["show", "protocols", "all"])
+                .unwrap_or_default()
+        )
+    });
+    let attrs = &theirs["2001:db8:100::/48"].attributes;
+    assert_eq!(attrs.path.local_pref, Some(100), "{attrs:?}");
+    assert!(
+        attrs.path.as_path.as_ref().is_none_or(AsPath::is_empty),
+        "{attrs:?}"
+    );
+    assert!(
+        matches!(attrs.mp_next_hop, Some(MpNextHop::Ipv6 { global, .. })
+            if global == LAB_V6.parse::<Ipv6Addr>().unwrap()),
+        "{attrs:?}"
+    );
+    assert!(announced, "{detail}\n{proto}");
+    assert!(proto.contains("internal"), "{proto}");
+    assert!(detail.contains("BGP.local_pref: 200"), "{detail}");
+    assert!(detail.contains(&format!("via {SPEAKER_V6}")), "{detail}");
     assert!(
         withdrawn,
         "{}",
