@@ -7,9 +7,10 @@ use model::resources::{Action, TierDefaultAction};
 
 use super::ip;
 use super::rendered::{
-    any, deny_tier, dir, empty, hep, policy, profile, rendered, tcp, tcp_to, tier, wep,
+    any, deny_tier, dir, empty, hep, policy, profile, rendered, sync, tcp, tcp_to, tier, wep,
 };
 use crate::policy::ir::Hook;
+use crate::policy::program::PolicyProgrammer;
 use crate::policy::twin::{Conntrack, Twin};
 
 /// h1 with workload cali1 (open both ways by profile) and a host endpoint on eth0 whose
@@ -304,4 +305,38 @@ fn untracked_policy_needs_an_interface_of_its_own() {
         !t.table()
             .is_some_and(|t| t.chains.keys().any(|c| c.starts_with("rfh-")))
     );
+}
+
+#[test]
+fn programmer_adds_and_removes_host_endpoint_flavours_cleanly() {
+    let mut t = Twin::new();
+    let mut prog = PolicyProgrammer::default();
+    let plain = host(|_| {});
+    let every = |wildcard: bool| {
+        let mut hp = host(|h| {
+            h.untracked_ingress = tiers(&["allow-web"]);
+            h.untracked_egress = tiers(&["allow-all-out"]);
+            h.pre_dnat_ingress = tiers(&["deny-web"]);
+            h.forward_ingress = tiers(&["allow-web"]);
+            h.forward_egress = tiers(&["deny-web"]);
+        });
+        if wildcard {
+            hep(&mut hp, "*", dir(vec![], &[]), dir(vec![], &[]));
+            if let Some(h) = hp.host_endpoints.get_mut("*") {
+                h.pre_dnat_ingress = tiers(&["deny-all"]);
+                h.forward_egress = tiers(&["deny-web"]);
+            }
+        }
+        hp
+    };
+    for hp in [
+        plain.clone(),
+        every(false),
+        every(true),
+        every(false),
+        plain,
+    ] {
+        sync(&mut t, &mut prog, &hp).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.table(), Some(&crate::policy::render::render(&hp)));
+    }
 }

@@ -547,7 +547,11 @@ fn nat_outgoing_masquerades_only_outside_the_pools() {
 }
 
 /// Plans and applies the programmer's transactions to the twin until nothing is left.
-fn sync(t: &mut Twin, prog: &mut PolicyProgrammer, hp: &HostPolicy) -> Result<(), String> {
+pub(super) fn sync(
+    t: &mut Twin,
+    prog: &mut PolicyProgrammer,
+    hp: &HostPolicy,
+) -> Result<(), String> {
     let now = Instant::now();
     if prog.wants_read(now) {
         prog.observed(t.read().ok().flatten(), now);
