@@ -1456,8 +1456,32 @@ async fn c35_malformed_notification_closes_without_replying() {
         )
         .stage(Stage::First),
         case(
+            "c35 first message a NOTIFICATION whose header says 18 octets",
+            header_only(18, 3),
+            CloseSilently,
+        )
+        .stage(Stage::First),
+        case(
+            "c35 first message a NOTIFICATION whose header says 5000 octets",
+            header_only(5000, 3),
+            CloseSilently,
+        )
+        .stage(Stage::First),
+        case(
             "c35 NOTIFICATION of 20 in OpenConfirm",
             message(3, &[6]),
+            CloseSilently,
+        )
+        .stage(Stage::OpenConfirm),
+        case(
+            "c35 NOTIFICATION whose header says 18 octets in OpenConfirm",
+            header_only(18, 3),
+            CloseSilently,
+        )
+        .stage(Stage::OpenConfirm),
+        case(
+            "c35 NOTIFICATION whose header says 5000 octets in OpenConfirm",
+            header_only(5000, 3),
             CloseSilently,
         )
         .stage(Stage::OpenConfirm),

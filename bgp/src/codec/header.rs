@@ -231,6 +231,27 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_header_length_stays_a_framing_error_whatever_the_type() {
+        let mut ctx = CodecContext::default();
+        for (length, ty) in [(18, 3), (5000, 3), (18, 9), (0, 3)] {
+            let err = frame_length(&header(length, ty), &ctx).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::BadMessageLength { length }, "{length}");
+            assert_eq!(
+                err.action.notification().map(Notification::code_subcode),
+                Some((1, 2)),
+                "{length}, type {ty}"
+            );
+        }
+        // An unknown type with a bad length: Bad Message Length, answered as before.
+        let err = frame_length(&header(18, 9), &ctx).unwrap_err();
+        assert_eq!(err.message_type, None);
+        assert!(err.notification_to_send().is_some());
+        // With RFC 8654 a NOTIFICATION of 5000 octets is a valid frame.
+        ctx.extended_message = true;
+        assert_eq!(frame_length(&header(5000, 3), &ctx), Ok(None));
+    }
+
+    #[test]
     fn frame_length_waits_for_the_whole_message() {
         let ctx = CodecContext::default();
         let mut msg = header(23, 2);
