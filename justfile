@@ -25,17 +25,32 @@ setup:
     fi
     command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 
-# Formatting, lints and every test (unit, property, conformance on real etcd, end-to-end, simulation).
+# Formatting, lints, every test (unit, property, conformance on real etcd, end-to-end, simulation,
+# real kernel) and the demo script; ends by counting and listing the tests that were skipped.
 test: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
-    cargo nextest run --workspace --locked --profile ci
+    mkdir -p target
+    export CALICO_SKIP_LOG="$PWD/target/skipped-tests.log"
+    : > "$CALICO_SKIP_LOG"
+    status=0
+    cargo nextest run --workspace --locked --profile ci || status=$?
+    cargo build --workspace --bins --locked
+    bash scripts/demo-check.sh target/debug || status=$?
+    bash scripts/skipped-tests.sh "$CALICO_SKIP_LOG"
+    exit $status
 
 # A real etcd and calicoctl against it (Calico YAML, the v0.9 verbs, the stored keys), then a
 # two-host cluster in network namespaces programmed from etcd, with real traffic (needs root).
 demo: setup
     cargo build --release --locked -p cli -p netns-tests --bins
     bash scripts/demo.sh target/release/calicoctl target/release/calico-netns-demo
+
+# Rewrites the golden files from the code as it is now; review `git diff` before committing.
+update-golden:
+    cargo run --locked -p dataplane --example update_golden
 
 # The cluster simulation over many seeds (CALICO_SIM_SEEDS=N to change the count).
 sim:

@@ -14,7 +14,16 @@ etcd --name demo --data-dir "$dir/etcd" --listen-client-urls "http://127.0.0.1:$
     --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "demo=http://127.0.0.1:$peer" \
     >"$dir/etcd.log" 2>&1 &
 etcd_pid=$!
-trap 'kill $etcd_pid 2>/dev/null; wait $etcd_pid 2>/dev/null; rm -rf "$dir"' EXIT
+# On exit, for any reason: stop etcd and remove its data. The script's own exit status stands
+# (etcd killed by SIGTERM ends with 143, which must not become the demo's).
+cleanup() {
+    local status=$?
+    kill "$etcd_pid" 2>/dev/null || true
+    wait "$etcd_pid" 2>/dev/null || true
+    rm -rf "$dir"
+    exit "$status"
+}
+trap cleanup EXIT
 export ETCD_ENDPOINTS="http://127.0.0.1:$port"
 for _ in $(seq 100); do etcdctl --endpoints "$ETCD_ENDPOINTS" endpoint health >/dev/null 2>&1 && break; sleep 0.1; done
 

@@ -226,7 +226,7 @@ fn calico_confd_test_manifests_apply_unchanged() {
     };
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/testdata/calico/confd_peerings.json"
+        "/../testdata/calico/confd_peerings.json"
     );
     let cases: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(path).expect("confd test data"))

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use dataplane::netns::{Netns, is_root};
+use dataplane::netns::Netns;
 use dataplane::policy::nft::{NftKernel, PolicyDataplane};
 use dataplane::policy::program::PolicyProgrammer;
 use dataplane::policy::render::render;
@@ -25,6 +25,7 @@ use model::policy::{
     packet::proto,
 };
 use model::resources::{Action, TierDefaultAction};
+use testkit::prereq::is_root;
 
 const APPS: usize = 20;
 

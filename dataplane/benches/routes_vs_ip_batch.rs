@@ -15,10 +15,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dataplane::netns::{Netns, is_root};
+use dataplane::netns::Netns;
 use dataplane::routes::{
     DEFAULT_PROTOCOL, LinuxRoutes, Route, RouteConfig, RouteDataplane, RouteOp, RouteReconciler,
 };
+use testkit::prereq::is_root;
 
 const IFACE: &str = "cali0";
 

@@ -1,19 +1,18 @@
 //! Network namespaces: where a backend's kernel objects live.
 //!
 //! In production calico-node programs its own (the host's) namespace, [`NetnsRef::Current`].
-//! Tests and benchmarks program uniquely named namespaces made with [`Netns::create`], which
-//! deletes its namespace when dropped.
+//! Tests and benchmarks program uniquely named namespaces made with `Netns::create` (feature
+//! `testing`), which deletes its namespace when dropped.
 //!
 //! A netlink socket belongs to the namespace of the thread that opened it, and `/proc/sys`
 //! and child processes follow the calling thread's namespace too. [`NetnsRef::run`] therefore
 //! runs a closure on a short-lived thread that entered the namespace; the caller's threads
-//! never change namespace (deps.md §3).
+//! never change namespace.
 
 use std::fs::File;
 use std::io;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use nix::sched::{CloneFlags, setns};
 
@@ -100,37 +99,22 @@ impl NetnsRef {
     }
 }
 
-/// Whether this process may create network namespaces (it runs as root).
-pub fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// Whether a test that needs root should run: `false` with "skipped: needs root" outside CI;
-/// under `CI=true` a missing root is a failure, not a skip.
-pub fn require_root(test: &str) -> bool {
-    if is_root() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{test}: needs root, and CI=true");
-    }
-    eprintln!("{test}: skipped: needs root");
-    false
-}
-
-/// A uniquely named network namespace, deleted on drop.
+/// A uniquely named network namespace, deleted on drop. Test scaffolding: only with the
+/// `testing` feature (tests, benchmarks, netns-tests).
+#[cfg(feature = "testing")]
 #[derive(Debug)]
 pub struct Netns {
     name: String,
 }
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
+#[cfg(feature = "testing")]
 impl Netns {
-    /// Creates `<prefix>-<pid>-<n>` with its loopback up.
+    /// Creates `<prefix>-<pid>-<random>` with its loopback up. The random part comes from the
+    /// standard library's per-map hash keys, so no counter is shared by the process.
     pub fn create(prefix: &str) -> io::Result<Netns> {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{prefix}-{}-{n}", std::process::id());
+        use std::hash::{BuildHasher, RandomState};
+        let suffix = RandomState::new().hash_one(std::time::SystemTime::now()) & 0xff_ffff;
+        let name = format!("{prefix}-{}-{suffix:06x}", std::process::id());
         run_ip(&["netns", "add", &name])?;
         let ns = Netns { name };
         ns.ip(&["link", "set", "lo", "up"])?;
@@ -171,6 +155,7 @@ impl Netns {
     }
 }
 
+#[cfg(feature = "testing")]
 impl Drop for Netns {
     fn drop(&mut self) {
         // Deleting the namespace removes its interfaces; veth peers in other namespaces go
@@ -179,6 +164,7 @@ impl Drop for Netns {
     }
 }
 
+#[cfg(feature = "testing")]
 fn run_ip(args: &[&str]) -> io::Result<String> {
     let out = Command::new("ip").args(args).output()?;
     if !out.status.success() {

@@ -13,7 +13,8 @@ use dataplane::links::{
     InterfaceConfig, KernelLinks, LinkDataplane, LinkReconciler, Mac, Observation, Op, OpFailure,
     Sysctl, TwinLinks, sync_once,
 };
-use dataplane::netns::{Netns, require_root};
+use dataplane::netns::Netns;
+use testkit::require_root;
 
 fn mac(b: u8) -> Mac {
     Mac([0x0a, 0x58, 0, 0, 0, b])

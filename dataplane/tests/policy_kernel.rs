@@ -4,12 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use dataplane::netns::{Netns, require_root};
+use dataplane::netns::Netns;
 use dataplane::policy::nft::{NftKernel, PolicyDataplane};
 use dataplane::policy::ops::{Op, Transaction};
 use dataplane::policy::program::PolicyProgrammer;
 use dataplane::policy::text::table_script;
 use model::policy::{HostPolicy, Snapshot, resolve};
+use testkit::require_root;
 
 fn fixture() -> HostPolicy {
     let text = include_str!("fixtures/host_policy.yaml");

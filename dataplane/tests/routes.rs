@@ -9,13 +9,14 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use dataplane::netns::{Netns, require_root};
+use dataplane::netns::Netns;
 use dataplane::routes::route::protocol;
 use dataplane::routes::{
     DEFAULT_PROTOCOL, Forwarding, KernelRoute, LinuxRoutes, ReadScope, Route, RouteConfig,
     RouteDataplane, RouteKind, RouteOp, RouteProblem, RouteReconciler, RouteTarget, RouteTwin,
 };
 use nix::errno::Errno;
+use testkit::require_root;
 
 const OURS: u8 = DEFAULT_PROTOCOL;
 

@@ -12,7 +12,8 @@ use dataplane::links::{
     InterfaceConfig, KernelLinks, LinkReconciler, Mac, PlumbedWorkload, PlumbingError,
     WorkloadSpec, add_workload, remove_workload, sync_once,
 };
-use dataplane::netns::{Netns, NetnsRef, require_root};
+use dataplane::netns::{Netns, NetnsRef};
+use testkit::require_root;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use datastore::etcd::{EtcdConfig, EtcdDatastore};
-use datastore::testing::{EtcdServer, require_etcd};
 use datastore::{Datastore, Revision};
 use futures::StreamExt;
+use testkit::{etcd::EtcdServer, require_etcd};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 

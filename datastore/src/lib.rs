@@ -2,8 +2,7 @@
 //! behaviour — [`etcd`] (a real etcd cluster through `etcd-client`) and [`memory`] (an in-process
 //! twin for the simulation, compaction and leases included) — and a typed layer ([`typed`]) that
 //! stores Calico v3 resources under Calico's key layout. [`etcd_server`] serves any backend over
-//! etcd's own gRPC API (the simulation's datastore); [`config`] reads Calico's datastore settings;
-//! [`testing`] starts real etcd members for tests.
+//! etcd's own gRPC API (the simulation's datastore); [`config`] reads Calico's datastore settings.
 //!
 //! Owns: revisions, compare-and-swap, watches that resume from a revision, leases.
 //! Must not know about the dataplane, BGP or actors.
@@ -13,7 +12,6 @@ pub mod error;
 pub mod etcd;
 pub mod etcd_server;
 pub mod memory;
-pub mod testing;
 pub mod typed;
 pub mod types;
 

@@ -529,10 +529,10 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $case() -> Result<()> {
-                    if !datastore::testing::require_etcd(stringify!($case)) {
+                    if !testkit::require_etcd(stringify!($case)) {
                         return Ok(());
                     }
-                    let server = datastore::testing::EtcdServer::start()
+                    let server = testkit::etcd::EtcdServer::start()
                         .map_err(|e| anyhow::anyhow!("starting etcd: {e}"))?;
                     let cfg = datastore::etcd::EtcdConfig::with_endpoints(server.endpoints());
                     let ds = datastore::etcd::EtcdDatastore::connect(&cfg).await?;

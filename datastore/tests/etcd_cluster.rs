@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use datastore::etcd::{EtcdConfig, EtcdDatastore};
-use datastore::testing::{EtcdCluster, require_etcd};
 use datastore::{Datastore, Error, Revision, WatchEvent, WatchStream};
 use futures::StreamExt;
+use testkit::{etcd::EtcdCluster, require_etcd};
 
 fn member_index(cluster: &EtcdCluster, endpoint: &str) -> Result<usize> {
     cluster

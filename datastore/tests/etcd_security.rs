@@ -8,26 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use datastore::etcd::{EtcdConfig, EtcdDatastore};
-use datastore::testing::{EtcdCluster, require_etcd};
 use datastore::{Datastore, WatchEvent};
 use futures::StreamExt;
-
-/// Whether `tool` is on the PATH; if not, `false` with a "skipped" line outside CI and a panic
-/// under `CI=true`, like [`require_etcd`].
-fn require_tool(test: &str, tool: &str, package: &str) -> bool {
-    let found = Command::new(tool)
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{test}: {tool} is not installed (apt-get install {package}); CI must install it");
-    }
-    eprintln!("{test}: skipped: needs {tool} (apt-get install {package})");
-    false
-}
+use testkit::{etcd::EtcdCluster, require_etcd, require_tool};
 
 fn run(cmd: &mut Command) -> Result<String> {
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;

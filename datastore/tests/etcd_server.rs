@@ -173,23 +173,9 @@ fn put_ev(
 // ---------------------------------------------------------------------------------------------
 // etcdctl
 
-/// Whether `etcdctl` is here; outside CI its absence skips the test, under `CI=true` it fails.
+/// Whether `etcdctl` is here (a skip outside CI, a failure in CI).
 fn require_etcdctl(test: &str) -> bool {
-    let found = std::process::Command::new("etcdctl")
-        .arg("version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "{test}: etcdctl is not installed (apt-get install etcd-client); CI must install it"
-            );
-        }
-        eprintln!("{test}: skipped: needs etcdctl (apt-get install etcd-client)");
-    }
-    found
+    testkit::require_tool(test, "etcdctl", "etcd-client")
 }
 
 fn etcdctl_command(fake: &Fake, args: &[&str]) -> Command {

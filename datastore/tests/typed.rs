@@ -395,7 +395,7 @@ async fn concurrent_change_is_retried_without_a_resource_version_and_a_conflict_
 mod on_etcd {
     use super::*;
     use datastore::etcd::{EtcdConfig, EtcdDatastore};
-    use datastore::testing::{EtcdServer, require_etcd};
+    use testkit::{etcd::EtcdServer, require_etcd};
 
     async fn etcd_store(server: &EtcdServer) -> (Arc<EtcdDatastore>, ResourceStore) {
         let cfg = EtcdConfig {

@@ -1,4 +1,4 @@
-//! Every input document of Calico's confd tests (`shared/testdata/calico/confd_peerings.json`,
+//! Every input document of Calico's confd tests (`testdata/calico/confd_peerings.json`,
 //! field `input_yaml`) decodes, validates, and survives an encode/decode round trip.
 
 use model::resources::{Kind, Resource};
@@ -6,7 +6,7 @@ use serde_json::Value;
 
 const PEERINGS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/testdata/calico/confd_peerings.json"
+    "/../testdata/calico/confd_peerings.json"
 );
 
 fn cases() -> Vec<Value> {

@@ -1,5 +1,5 @@
 //! Calico's own selector tests (libcalico-go `parser_test.go`, transcribed to
-//! `shared/testdata/calico/selector_vectors.json`): every match vector, every selector Calico
+//! `testdata/calico/selector_vectors.json`): every match vector, every selector Calico
 //! rejects, and every canonicalisation case with its unique ID.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,7 @@ use serde_json::Value;
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/testdata/calico/selector_vectors.json"
+    "/../testdata/calico/selector_vectors.json"
 );
 
 fn vectors() -> Value {

@@ -15,12 +15,13 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use dataplane::netns::{Netns, is_root};
+use dataplane::netns::Netns;
 use netns_tests::daemons::{Bird, rss_kib};
 use netns_tests::fanout::{
     FanoutLab, FanoutOutcome, Limits, Workload, bird_route_reflector_config, ours_route_reflector,
     run_clients,
 };
+use testkit::prereq::is_root;
 
 /// The argument that makes this program our route reflector: `--fanout-dut-ours PEERS
 /// PREFIXES`.

@@ -10,11 +10,11 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use dataplane::netns::is_root;
 use netns_tests::bgp_lab::{
     LAB_V4, Lab, Replayer, SPEAKER_V4, bird_passive_config, gobgp_passive_config, ingest_updates,
 };
 use netns_tests::daemons::{Bird, GoBgp, rss_kib, wait_for};
+use testkit::prereq::is_root;
 
 const PER_UPDATE: u32 = 1000;
 

@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use dataplane::netns::require_root;
 use netns_tests::daemons::Bird;
 use netns_tests::fanout::{
     FanoutLab, FanoutOutcome, Limits, Workload, bird_route_reflector_config, ours_route_reflector,
     run_clients,
 };
+use testkit::require_root;
 
 const SMALL: Workload = Workload {
     peers: 5,

@@ -19,8 +19,9 @@ use bgp::session::{
     Command, Listener, LocalSpeaker, PeerConfig, Session, SessionEvent, SessionHandle, State,
     TcpConnector, spawn,
 };
-use dataplane::netns::{NetnsRef, require_root};
+use dataplane::netns::NetnsRef;
 use netns_tests::bgp_lab::{LAB_V4, Lab, SPEAKER_V4, in_netns};
+use testkit::require_root;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;

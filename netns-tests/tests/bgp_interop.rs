@@ -19,9 +19,9 @@ use bgp::session::{
     Command, LocalSpeaker, PeerConfig, Session, SessionEvent, SessionHandle, TcpConnector, spawn,
 };
 use bgp::speaker::{Event, NoListener, PeerSettings, Speaker, SpeakerConfig};
-use dataplane::netns::require_root;
 use netns_tests::bgp_lab::{LAB_V4, LAB_V6, Lab, SPEAKER_V4, SPEAKER_V6, birdc, in_netns};
 use netns_tests::daemons::{Bird, GoBgp};
+use testkit::require_root;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 

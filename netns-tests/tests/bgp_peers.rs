@@ -5,11 +5,11 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use dataplane::netns::require_root;
 use netns_tests::bgp_lab::{
     LAB_V4, Lab, Replayer, SPEAKER_V4, bird_passive_config, gobgp_passive_config, ingest_updates,
 };
 use netns_tests::daemons::{Bird, GoBgp, wait_for};
+use testkit::require_root;
 
 fn lab_addr() -> SocketAddr {
     SocketAddr::new(LAB_V4.parse().unwrap(), 179)

@@ -1,11 +1,11 @@
 //! The demo's cluster without etcd: `examples/netns-cluster.yaml` built as two host
 //! namespaces on a fabric; traffic between workloads on different hosts follows the policy.
 
-use dataplane::netns::require_root;
 use model::policy::{Evaluator, Packet, Peer, Snapshot};
 use netns_tests::cluster::{Cluster, nodes_and_workloads};
 use netns_tests::policy::program_snapshot;
 use netns_tests::probe::{self, Servers};
+use testkit::require_root;
 
 #[test]
 fn workloads_on_two_hosts_reach_each_other_as_the_policy_says() {

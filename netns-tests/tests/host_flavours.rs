@@ -5,11 +5,11 @@
 
 use std::net::IpAddr;
 
-use dataplane::netns::require_root;
 use model::policy::{Evaluator, Packet, Peer};
 use netns_tests::policy::{Programmed, program};
 use netns_tests::probe::{self, Servers};
 use netns_tests::topology::{EXTERNAL_IP, HOST_IP, Host, UPLINK, Workload};
+use testkit::require_root;
 
 const WORKLOADS: [(&str, &str, &str, &str); 1] =
     [("ns1", "h1-k8s-a-eth0", "calia0000000001", "10.65.0.1")];

@@ -4,11 +4,11 @@
 
 use std::net::IpAddr;
 
-use dataplane::netns::require_root;
 use model::policy::{Evaluator, Packet, Peer};
 use netns_tests::policy::program;
 use netns_tests::probe::{self, PeerEcho, Servers};
 use netns_tests::topology::{EXTERNAL_IP, HOST_IP, Host, UPLINK};
+use testkit::require_root;
 
 const WORKLOADS: [(&str, &str, &str, &str); 2] = [
     ("ns1", "a", "calia0000000001", "10.65.0.1"),

@@ -16,12 +16,12 @@
 
 use std::fmt;
 
-use dataplane::netns::require_root;
 use dataplane::policy::twin::Twin;
 use model::policy::{Evaluator, Packet, Peer, Snapshot, resolve};
 use netns_tests::policy::program;
 use netns_tests::probe::{self, Servers};
 use netns_tests::topology::Host;
+use testkit::require_root;
 
 const BASE: &str = r#"
 apiVersion: projectcalico.org/v3

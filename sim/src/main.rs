@@ -25,8 +25,8 @@ struct Args {
     /// Run exactly this seed, in this process (replays a failure).
     #[arg(long, conflicts_with = "seeds")]
     seed: Option<u64>,
-    /// Run seeds 1..=N, each in its own process.
-    #[arg(long, default_value_t = 1)]
+    /// Run seeds 1..=N, each in its own process (N ≥ 1: no run passes by simulating nothing).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
     /// Print the whole outcome (history, faults, writes with their times), not one line.
     #[arg(long)]

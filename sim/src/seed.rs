@@ -20,22 +20,24 @@ pub const SEEDS_ENV: &str = "CALICO_SIM_SEEDS";
 
 /// A bad seed setting in the environment.
 #[derive(Debug, thiserror::Error)]
-#[error("{var}={value:?} is not a number; set it to a seed (u64) or unset it")]
+#[error("{var}={value:?} {problem}")]
 pub struct BadSeedEnv {
     var: &'static str,
     value: String,
+    problem: &'static str,
 }
 
 /// The seeds to run: `CALICO_SIM_SEED` alone if set, else `1..=CALICO_SIM_SEEDS`, else
-/// `1..=default_count`.
+/// `1..=default_count`. A count of 0 is refused: a run of no seeds would pass without
+/// simulating anything.
 pub fn seeds_from_env(default_count: u64) -> Result<Vec<u64>, BadSeedEnv> {
     let read = |var: &'static str| -> Result<Option<u64>, BadSeedEnv> {
         match std::env::var(var) {
-            Ok(value) => value
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| BadSeedEnv { var, value }),
+            Ok(value) => value.trim().parse().map(Some).map_err(|_| BadSeedEnv {
+                var,
+                value,
+                problem: "is not a number; set it to a seed (u64) or unset it",
+            }),
             Err(_) => Ok(None),
         }
     };
@@ -43,6 +45,13 @@ pub fn seeds_from_env(default_count: u64) -> Result<Vec<u64>, BadSeedEnv> {
         return Ok(vec![seed]);
     }
     let count = read(SEEDS_ENV)?.unwrap_or(default_count);
+    if count == 0 {
+        return Err(BadSeedEnv {
+            var: SEEDS_ENV,
+            value: "0".to_owned(),
+            problem: "would run no seed at all; set it to 1 or more, or unset it",
+        });
+    }
     Ok((1..=count).collect())
 }
 

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use datastore::Datastore;
 use datastore::etcd::{EtcdConfig, EtcdDatastore};
-use datastore::testing::{EtcdServer, require_etcd};
 use serde_json::Value;
+use testkit::{etcd::EtcdServer, require_etcd};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_calicoctl");
 

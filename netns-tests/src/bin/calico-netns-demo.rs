@@ -60,7 +60,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<bool> {
-    if !dataplane::netns::is_root() {
+    if !testkit::prereq::is_root() {
         anyhow::bail!("needs root (it creates network namespaces)");
     }
     let rt = tokio::runtime::Runtime::new()?;

@@ -20,9 +20,9 @@ pub use bgp::session::{
     Command, Listener, LocalSpeaker, PeerConfig, Session, SessionEvent, SessionHandle,
     TcpConnector, spawn,
 };
-pub use dataplane::netns::require_root;
 pub use netns_tests::bgp_lab::{LAB_V4, Lab, SPEAKER_V4, birdc, in_netns};
 pub use netns_tests::daemons::Bird;
+pub use testkit::require_root;
 pub use tokio::time::timeout;
 
 /// A second pair of addresses on the lab's veth, for a second session between the same two

@@ -2,8 +2,8 @@
 //! free loopback ports with a temporary data directory, stopped and removed on drop.
 //!
 //! When the `etcd` binary is missing, [`EtcdServer::start`] returns [`NotInstalled`]. Tests
-//! call [`require_etcd`], which turns that into a "skipped" message outside CI and a failure
-//! under `CI=true`, so CI can never pass by skipping.
+//! call [`crate::require_etcd`] first, which turns that into a recorded skip outside CI and a
+//! failure in CI.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -25,7 +25,7 @@ impl std::fmt::Display for NotInstalled {
 impl std::error::Error for NotInstalled {}
 
 /// The etcd binary to run: `$ETCD_BIN` or `etcd` on the PATH.
-fn etcd_binary() -> Option<PathBuf> {
+pub(crate) fn etcd_binary() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("ETCD_BIN") {
         return Some(PathBuf::from(p));
     }
@@ -34,19 +34,6 @@ fn etcd_binary() -> Option<PathBuf> {
         .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
         .map(|d| d.join("etcd"))
         .find(|p| p.is_file())
-}
-
-/// Whether the test should run. Without etcd: `false` with a "skipped" line outside CI, a panic
-/// under `CI=true`.
-pub fn require_etcd(test: &str) -> bool {
-    if etcd_binary().is_some() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{test}: {NotInstalled}; CI must install it");
-    }
-    eprintln!("{test}: skipped: needs etcd ({NotInstalled})");
-    false
 }
 
 fn free_port() -> std::io::Result<u16> {
