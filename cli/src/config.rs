@@ -10,6 +10,9 @@ use anyhow::{Context, Result};
 use datastore::config::DatastoreConfig;
 use datastore::typed::{ResourceStore, SystemStamps};
 
+/// This calicoctl's version: printed by `version`, and stamped on what it writes.
+pub const CLIENT_VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
+
 /// calicoctl's default configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/calico/calicoctl.cfg";
 
@@ -57,6 +60,5 @@ pub async fn connect(explicit: Option<&Path>) -> Result<ResourceStore> {
     let ds = datastore::config::connect(&cfg)
         .await
         .context("cannot connect to the datastore")?;
-    Ok(ResourceStore::new(ds, Arc::new(SystemStamps))
-        .with_calico_version(crate::commands::version::CLIENT_VERSION))
+    Ok(ResourceStore::new(ds, Arc::new(SystemStamps)).with_calico_version(CLIENT_VERSION))
 }

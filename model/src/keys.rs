@@ -1,4 +1,6 @@
-//! The etcd key layout (libcalico-go `lib/backend/model/resource.go`, calico.md §1.3, §4.4):
+//! The etcd key layout (libcalico-go `lib/backend/model/resource.go` for v3 resources;
+//! `lib/backend/model/block.go`, `block_affinity.go`, `ipam_handle.go` and `ipam_config.go` for
+//! the IPAM keys, which Calico keeps in its v1 layout in etcd mode):
 //!
 //! ```text
 //! /calico/resources/v3/projectcalico.org/<plural>/<name>               cluster-scoped
@@ -11,7 +13,7 @@
 
 use ipnet::IpNet;
 
-use crate::resources::Kind;
+use crate::resources::{Kind, Resource};
 
 /// Prefix of every v3 resource key.
 pub const RESOURCES_PREFIX: &str = "/calico/resources/v3/projectcalico.org/";
@@ -93,4 +95,34 @@ pub fn block_affinity_key(node: &str, net: &IpNet) -> String {
 /// Key of an IPAM handle.
 pub fn ipam_handle_key(handle_id: &str) -> String {
     format!("{IPAM_PREFIX}handle/{handle_id}")
+}
+
+impl Resource {
+    /// The etcd key the resource is stored under (see the module docs for the layout).
+    pub fn key(&self) -> String {
+        match self {
+            Resource::IPAMBlock(b) => {
+                match crate::validation::net::parse_cidr_or_ip(&b.spec.cidr) {
+                    Ok((_, n)) => ipam_block_key(&n),
+                    Err(_) => key(Kind::IPAMBlock, None, self.name()),
+                }
+            }
+            Resource::BlockAffinity(a) => {
+                match crate::validation::net::parse_cidr_or_ip(&a.spec.cidr) {
+                    Ok((_, n)) => block_affinity_key(&a.spec.node, &n),
+                    Err(_) => key(Kind::BlockAffinity, None, self.name()),
+                }
+            }
+            Resource::IPAMHandle(h) => {
+                let id = if h.spec.handle_id.is_empty() {
+                    self.name()
+                } else {
+                    &h.spec.handle_id
+                };
+                ipam_handle_key(id)
+            }
+            Resource::IPAMConfiguration(_) => IPAM_CONFIG_KEY.to_owned(),
+            _ => key(self.kind(), self.namespace(), self.name()),
+        }
+    }
 }

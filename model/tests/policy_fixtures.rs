@@ -533,7 +533,7 @@ fn hep_allows(hp: &HostPolicy, iface: Option<&str>, ingress: bool, pkt: &Packet)
 }
 
 /// The answer the resolved models of the hosts involved give (the interpreter above plus the
-/// flow rules of calico.md §2.2 / §3.1), with no uplinks named.
+/// flow rules Felix's chains implement), with no uplinks named.
 pub fn model_answer(
     snap: &Snapshot,
     pkt: &Packet,

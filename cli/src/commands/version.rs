@@ -7,10 +7,7 @@ use anyhow::{Context, Result};
 use model::resources::Kind;
 use serde_json::Value;
 
-use crate::config;
-
-/// This calicoctl's version.
-pub const CLIENT_VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
+use crate::config::{self, CLIENT_VERSION};
 
 pub async fn run(cfg: Option<&Path>) -> Result<()> {
     println!("Client Version:    {CLIENT_VERSION}");

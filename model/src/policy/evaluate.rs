@@ -3,7 +3,8 @@
 //! flow (connection tracking is ignored).
 //!
 //! It is the reference the resolved model and the dataplane twins are checked against, so it
-//! follows calico.md §2.2 and Felix's chains (§3.1) step by step. A packet crosses the hosts
+//! follows Calico's policy semantics (Felix's `felix/rules/endpoints.go`, `felix/rules/policy.go`)
+//! and Felix's chains (`felix/rules/static.go`) step by step. A packet crosses the hosts
 //! on its way in this order: the sender's host, then the receiver's.
 //!
 //! - **Sender is a workload** (local or remote — egress is enforced at its own host): the

@@ -2,7 +2,7 @@
 //! resources are usable, each endpoint's and network set's effective labels and addresses,
 //! policies in one shape whatever their kind, tiers with their built-in defaults.
 //!
-//! # Labels (calico.md §2.1, §2.2; libcalico-go's v3→v1 conversion)
+//! # Labels (libcalico-go's selector semantics and its v3→v1 conversion)
 //!
 //! A selector sees an entity's own labels first, then the labels its parents give, each
 //! parent in order and only for keys not yet set:
@@ -96,7 +96,8 @@ pub(crate) struct PolicyEntry<'a> {
     pub namespace: Option<&'a str>,
     pub tier: &'a str,
     pub order: Option<f64>,
-    /// Effective types (inferred from the rules when unset, calico.md §2.2).
+    /// Effective types (inferred from the rules when unset, as
+    /// [`crate::resources::policy::infer_policy_types`] does).
     pub ingress_type: bool,
     pub egress_type: bool,
     pub selector: &'a str,

@@ -2,7 +2,8 @@
 //!
 //! # Set IDs
 //!
-//! IDs are Felix's, byte for byte, so that set names can follow Calico's (calico.md §2.1):
+//! IDs are Felix's, byte for byte, so that set names can follow Calico's (Felix's
+//! `felix/calc/rule_convert.go` and libcalico-go's `lib/selector` unique IDs):
 //!
 //! 1. Each side of a rule becomes at most one positive and one negated selector *text*,
 //!    exactly as libcalico-go's `GetEntityRuleSelector` builds it:

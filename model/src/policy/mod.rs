@@ -9,8 +9,9 @@
 //!   straight from the resources and rules. It is written independently of the resolution so
 //!   that each checks the other (`model/tests/policy_crosscheck.rs`).
 //!
-//! Both follow calico.md §2.2 (tiers, Pass, end-of-tier drop, profiles, rule actions, type
-//! inference, rule match semantics), §3.1 and §3.4. Both read the snapshot the same way
+//! Both follow Calico's policy semantics as Felix renders them (`felix/rules/endpoints.go`,
+//! `felix/rules/policy.go`: tiers, Pass, end-of-tier drop, profiles, rule actions, type
+//! inference, rule match semantics). Both read the snapshot the same way
 //! (module `index`: effective labels including namespace labels from `kns.<namespace>`
 //! profiles, addresses, tiers; module `validity`: which rules are usable).
 //! Neither does I/O; a resource that cannot be used is reported in

@@ -5,7 +5,7 @@
 //! order, missing last, then name; tiers that do not exist after all others) and policies
 //! (by order, missing last, then Felix name), appends the endpoint's profiles, compiles the
 //! rules of every policy and profile used, and computes every address set those rules refer
-//! to (calico.md §2.2, §3.1). See [`super::resolved`] for what the result means.
+//! to (as Felix's `felix/rules/endpoints.go` does). See [`super::resolved`] for what the result means.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

@@ -7,7 +7,8 @@
 //!
 //! # Meaning
 //!
-//! For one endpoint and one direction ([`DirectionPolicy`]), in this order (calico.md §2.2):
+//! For one endpoint and one direction ([`DirectionPolicy`]), in this order (Felix's
+//! `felix/rules/endpoints.go`):
 //!
 //! 1. (egress of workloads only) unless [`HostSettings`] allows them, drop IP-in-IP packets
 //!    (protocol 4) and VXLAN packets (UDP to `vxlan_port`);
@@ -324,7 +325,7 @@ pub struct NamedPortMember {
     pub port: u16,
 }
 
-/// IP pool networks, for NAT outgoing (calico.md §3.1): traffic from a `nat_outgoing`
+/// IP pool networks, for NAT outgoing (Felix's `felix/rules/nat.go`): traffic from a `nat_outgoing`
 /// network to a destination outside every pool (`all`) is masqueraded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IpPoolNets {

@@ -1,9 +1,10 @@
 //! The FelixConfiguration settings that change policy: the action for workload-to-host
-//! traffic, failsafe ports, and whether workloads may send encapsulated packets (calico.md
-//! §2.2, §3.7).
+//! traffic, failsafe ports, and whether workloads may send encapsulated packets (Calico's
+//! FelixConfiguration reference: `defaultEndpointToHostAction`, `failsafeInboundHostPorts`,
+//! `allowIPIPPacketsFromWorkloads`, ...).
 //!
 //! For a node `N`, each setting comes from `node.N` when set there, else from `default`, else
-//! Felix's default (the per-host resource wins over the global one, §1.3).
+//! Felix's default (the per-host resource wins over the global one, as in Felix's config loading).
 
 use ipnet::IpNet;
 

@@ -1,6 +1,6 @@
 //! Which rules the policy code can use. A policy or profile with a rule that fails these
-//! checks is treated as invalid as a whole (calico.md §2.2; architecture principle 5: a bad
-//! resource is reported and treated as absent), the same way in resolution and evaluation.
+//! checks is treated as invalid as a whole (as Felix drops a policy it cannot render; and
+//! ARCHITECTURE.md's invariant: a bad resource is reported and treated as absent), the same way in resolution and evaluation.
 //!
 //! The checks are the ones that change what a rule means: selectors that do not parse, CIDRs
 //! that do not parse (Calico would silently drop them, widening the match), unknown

@@ -1,6 +1,6 @@
 //! Felix's defaults, as accessors on [`FelixConfigurationSpec`]: each returns the configured
-//! value or what Felix uses when the field is unset (felix `config/config_params.go`,
-//! calico.md §2.2 and §3.7).
+//! value or what Felix uses when the field is unset (felix `config/config_params.go`;
+//! Calico's FelixConfiguration reference at docs.tigera.io).
 
 use super::duration::Duration;
 use super::felix::{FelixConfigurationSpec, ProtoPort};

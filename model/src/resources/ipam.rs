@@ -1,6 +1,7 @@
 //! IPAM resources (libcalico-go `internalapi`): allocation blocks, block affinities, handles
 //! and the IPAM configuration. In etcd mode Calico stores these under `/calico/ipam/v2/` in
-//! its v1 format (calico.md §1.3, §4.4); these are the v3 shapes `calicoctl` shows.
+//! its v1 format (libcalico-go `lib/backend/model/block.go`, `block_affinity.go`; see
+//! [`crate::keys`]); these are the v3 shapes `calicoctl` shows.
 
 use std::collections::BTreeMap;
 

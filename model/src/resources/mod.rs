@@ -274,32 +274,4 @@ impl Resource {
             _ => {}
         }
     }
-
-    /// The etcd key the resource is stored under (calico.md §1.3, §4.4).
-    pub fn key(&self) -> String {
-        match self {
-            Resource::IPAMBlock(b) => {
-                match crate::validation::net::parse_cidr_or_ip(&b.spec.cidr) {
-                    Ok((_, n)) => crate::keys::ipam_block_key(&n),
-                    Err(_) => crate::keys::key(Kind::IPAMBlock, None, self.name()),
-                }
-            }
-            Resource::BlockAffinity(a) => {
-                match crate::validation::net::parse_cidr_or_ip(&a.spec.cidr) {
-                    Ok((_, n)) => crate::keys::block_affinity_key(&a.spec.node, &n),
-                    Err(_) => crate::keys::key(Kind::BlockAffinity, None, self.name()),
-                }
-            }
-            Resource::IPAMHandle(h) => {
-                let id = if h.spec.handle_id.is_empty() {
-                    self.name()
-                } else {
-                    &h.spec.handle_id
-                };
-                crate::keys::ipam_handle_key(id)
-            }
-            Resource::IPAMConfiguration(_) => crate::keys::IPAM_CONFIG_KEY.to_owned(),
-            _ => crate::keys::key(self.kind(), self.namespace(), self.name()),
-        }
-    }
 }

@@ -28,7 +28,8 @@ pub enum PolicyPerformanceHint {
     AssumeNeededOnEveryNode,
 }
 
-/// Calico's default for `types` when a policy leaves it empty (calico.md §2.2): Ingress
+/// Calico's default for `types` when a policy leaves it empty (Calico's NetworkPolicy
+/// reference, field `types`): Ingress
 /// unless there are only egress rules; both when both kinds of rules are present.
 pub fn infer_policy_types(ingress: &[Rule], egress: &[Rule]) -> Vec<PolicyType> {
     match (ingress.is_empty(), egress.is_empty()) {

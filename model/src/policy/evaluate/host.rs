@@ -1,7 +1,7 @@
 //! Host endpoint policy at each stage of a packet's way through a host: untracked and
 //! pre-DNAT policy on arrival, forward policy for routed packets, normal policy to and from
-//! the host itself, with the failsafe ports of each stage (calico.md §2.2; Felix's raw,
-//! mangle and filter chains).
+//! the host itself, with the failsafe ports of each stage (Felix's raw, mangle and filter
+//! chains: `felix/rules/static.go`, `felix/rules/endpoints.go`).
 
 use super::Evaluator;
 use super::program::{Dir, Flavor, TiersEnd, has_policies, run_endpoint, run_tiers};

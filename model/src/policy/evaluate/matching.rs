@@ -2,7 +2,8 @@
 //! address sets: which policies select an entity, and whether a rule matches a packet.
 //!
 //! The namespace and service-account conditions are evaluated by walking the selector with
-//! the rewrites libcalico-go applies to its text (calico.md §2.2): labels of a
+//! the rewrites libcalico-go applies to its text when it converts v3 rules for Felix
+//! (`lib/backend/syncersv1/updateprocessors/rules.go`): labels of a
 //! `namespaceSelector` are read with the `pcns.` prefix, and `all()` / `global()` in it mean
 //! "is namespaced" / "is not namespaced". A `notSelector` next to a positive selector is
 //! folded into it, as Felix does: the address must belong to an entity that matches the

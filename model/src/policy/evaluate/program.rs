@@ -1,5 +1,5 @@
 //! One endpoint, one direction, one flavour of policy: tiers, then (for normal policy)
-//! profiles (calico.md §2.2), evaluated rule by rule from the resources.
+//! profiles (Felix's `felix/rules/endpoints.go`), evaluated rule by rule from the resources.
 
 use std::collections::BTreeMap;
 
@@ -61,7 +61,7 @@ impl Flavor {
 
     /// Whether a tier that no policy passed the packet out of applies its default action.
     /// `preDNAT` and `doNotTrack` tiers never drop at their end: normal policy still runs
-    /// (calico.md §2.2).
+    /// (Felix renders no end-of-tier drop for them: `felix/rules/endpoints.go`).
     fn end_of_tier_applies(self) -> bool {
         matches!(self, Flavor::Normal | Flavor::Forward)
     }
