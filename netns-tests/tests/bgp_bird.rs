@@ -281,7 +281,7 @@ fn bird_ibgp_through_our_speaker() {
     if !require_root("bird_ibgp_through_our_speaker") {
         return;
     }
-    use bgp::rib::{AcceptAll, RouteAttributes, RouteSource};
+    use bgp::rib::{Policy, RouteAttributes, RouteSource};
     use bgp::speaker::{Event, NoListener, PeerSettings, SpeakerConfig};
     use tokio::net::TcpStream;
 
@@ -303,7 +303,7 @@ protocol bgp ibgp4 {{
     let result = in_netns(&lab.speaker.as_ref(), move || async move {
         let mut s = bgp::speaker::spawn(
             SpeakerConfig::new(speaker(65002, SPEAKER_V4)),
-            AcceptAll,
+            Policy::accept_all(),
             TcpConnector,
             None::<NoListener<TcpStream>>,
         );

@@ -14,7 +14,7 @@ use bgp::codec::{
     AddressFamily, AsPath, FamilySet, Ipv4Prefix, Ipv6Prefix, MpNextHop, MpReachNlri, Nlri, Origin,
     PathAttributes, Update,
 };
-use bgp::rib::{AcceptAll, Route, RouteAttributes, RouteSource};
+use bgp::rib::{Policy, Route, RouteAttributes, RouteSource};
 use bgp::session::{
     Command, LocalSpeaker, PeerConfig, Session, SessionEvent, SessionHandle, TcpConnector, spawn,
 };
@@ -567,7 +567,7 @@ fn bird_ebgp_dual_stack_through_our_speaker() {
 fn our_speaker(local: LocalSpeaker) -> Speaker<TcpStream> {
     bgp::speaker::spawn(
         SpeakerConfig::new(local),
-        AcceptAll,
+        Policy::accept_all(),
         TcpConnector,
         None::<NoListener<TcpStream>>,
     )
