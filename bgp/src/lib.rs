@@ -8,3 +8,5 @@ pub mod codec;
 pub mod rib;
 pub mod session;
 pub mod speaker;
+#[cfg(feature = "turmoil")]
+pub mod turmoil;
