@@ -1,6 +1,6 @@
 //! Graceful restart with BIRD2 as the helper (RFC 4724): our session, then our whole speaker,
-//! restarts, and BIRD must keep our route throughout. Each test has its own lab (bgp.md
-//! §5.1).
+//! restarts, and BIRD must keep our route throughout. Each test has its own BGP lab
+//! (`netns_tests::bgp_lab`: two namespaces joined by a veth pair).
 
 mod bird_common;
 

@@ -1,5 +1,5 @@
-//! Our BGP session and our whole speaker against foreign speakers in the lab of bgp.md §5.1
-//! (two namespaces joined by a veth): BIRD2 over eBGP for IPv4 and IPv6 and GoBGP over eBGP,
+//! Our BGP session and our whole speaker against foreign speakers in the BGP lab
+//! (`netns_tests::bgp_lab`: two namespaces joined by a veth): BIRD2 over eBGP for IPv4 and IPv6 and GoBGP over eBGP,
 //! routes both ways, first with the session driver alone, then with the speaker (sessions and
 //! RIB); the speaker also with BIRD carrying both families over one IPv4 session, and with
 //! BIRD over iBGP for IPv6 (iBGP for IPv4 is in `bgp_bird.rs`). Our side opens its sockets
