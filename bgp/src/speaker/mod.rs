@@ -63,6 +63,18 @@
 //! stay and are reselected with the new identifier). A new **AS** is not graceful: each peer
 //! must be configured with our new AS (an OPEN from an AS other than the configured one is
 //! refused, RFC 4271 §6.2), and reconfiguring a peer ends its session and its routes there.
+//!
+//! `detach` closes the connections (FIN), so peers notice at once. A peer that did not
+//! notice (the old connection lost without a FIN) may refuse the new connection until its
+//! hold timer ends the old session. Our own session does so: in Established it keeps the
+//! existing connection (RFC 4271 §6.8), where RFC 4724 §4.2 asks a graceful-restart helper
+//! to drop the old session for the new one.
+//!
+//! # Transports
+//!
+//! The speaker is generic over its [`Connector`] and [`PeerListener`]: tokio TCP
+//! ([`crate::session::TcpConnector`], `tokio::net::TcpListener`) in production, turmoil's
+//! simulated TCP with the `turmoil` feature (`crate::turmoil`), in-memory pipes in tests.
 
 mod listener;
 mod owner;
