@@ -1,6 +1,6 @@
 //! Codec throughput: one UPDATE carrying 1000 IPv4 /24 prefixes that share one attribute set
-//! (ORIGIN, 4-octet AS_PATH of two ASes, NEXT_HOP) — the shape of the 1M-route ingest test
-//! in the BGP reference (bgp.md §6). Throughput is reported per prefix, so criterion's
+//! (ORIGIN, 4-octet AS_PATH of two ASes, NEXT_HOP) — the shape of the 1M-route ingest
+//! benchmark (`netns-tests/benches/bgp_ingest.rs`: 1,000 such UPDATEs). Throughput is reported per prefix, so criterion's
 //! "time / 1000" is the cost per prefix. netgauze-bgp-pkt decodes the same octets in the
 //! same run as a baseline.
 

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bgp::codec::{AsPath, CodecContext, Ipv4Prefix, Nlri, Origin, PathAttributes, Update};
-use bgp::rib::{AcceptAll, PeerConfig, PeerId, Rib, RibConfig};
+use bgp::rib::{PeerConfig, PeerId, Policy, Rib, RibConfig};
 
 struct Counting;
 
@@ -73,7 +73,7 @@ fn main() {
             router_id: Ipv4Addr::new(10, 0, 0, 1),
             cluster_id: None,
         },
-        AcceptAll,
+        Policy::accept_all(),
     );
     let peer = |id: u8, asn| {
         PeerConfig::new(

@@ -3,7 +3,10 @@
 //! byte stream. It knows nothing about Calico; the embedder says whom to peer with and what to
 //! export.
 
+mod clock;
 pub mod codec;
 pub mod rib;
 pub mod session;
 pub mod speaker;
+#[cfg(feature = "turmoil")]
+pub mod turmoil;

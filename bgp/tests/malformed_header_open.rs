@@ -1,6 +1,8 @@
-//! The message-header and OPEN rows (1–12, and 35) of the malformed-input table of the BGP
-//! reference (bgp.md §4.2), one test per case, each asserting the session reset and the
-//! NOTIFICATION code/subcode and data. The UPDATE rows are in `malformed_update.rs`.
+//! Malformed message headers, OPENs and NOTIFICATIONs (RFC 4271 §6.1, §6.2, §6.4–§6.6;
+//! RFC 5492; RFC 6608): cases 1–12 and 35 of the numbered malformed-input cases that these
+//! tests, `malformed_update.rs` (cases 13–34) and netns-tests' `bgp_malformed.rs` (the same
+//! cases over TCP) share. One test per case (`cNN_...`), each asserting the session reset
+//! and the NOTIFICATION code/subcode and data.
 //!
 //! Cases 11 and 12 are session-FSM behaviour; here they only check that the codec names and
 //! encodes the NOTIFICATIONs the FSM will send.

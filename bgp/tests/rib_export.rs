@@ -1,5 +1,6 @@
 //! RIB export: route reflection and loop checks, split horizon, eBGP/iBGP rewriting, update
-//! groups, route refresh, the embedder's policy hooks and attribute interning.
+//! groups, route refresh, the embedder's policy (given at the start and replaced later) and
+//! attribute interning.
 
 mod common;
 
@@ -17,7 +18,7 @@ fn decode(messages: &[bytes::Bytes], ctx: &CodecContext) -> Vec<Update> {
 }
 
 /// The UPDATEs flushed to `id`.
-fn flushed_to<P: RibPolicy>(rib: &mut Rib<P>, id: PeerId, ctx: &CodecContext) -> Vec<Update> {
+fn flushed_to(rib: &mut Rib, id: PeerId, ctx: &CodecContext) -> Vec<Update> {
     let out = rib.flush_updates();
     let msgs: Vec<bytes::Bytes> = out
         .iter()
@@ -27,7 +28,7 @@ fn flushed_to<P: RibPolicy>(rib: &mut Rib<P>, id: PeerId, ctx: &CodecContext) ->
     decode(&msgs, ctx)
 }
 
-fn announced_to<P: RibPolicy>(rib: &Rib<P>, id: PeerId, prefix: &str) -> Option<PathAttributes> {
+fn announced_to(rib: &Rib, id: PeerId, prefix: &str) -> Option<PathAttributes> {
     rib.adj_rib_out(id)
         .into_iter()
         .find(|(p, _)| *p == pfx(prefix))
@@ -257,26 +258,29 @@ fn route_refresh_resends_the_adj_rib_out() {
     assert_eq!(again[0].nlri.len(), 2);
 }
 
-struct OnlyPoolBlocks;
-
-impl RibPolicy for OnlyPoolBlocks {
-    fn export(&self, _: &GroupKey, prefix: Prefix, _: &Route) -> bool {
-        prefix.prefix_len() == 26
-    }
-    fn install(&self, _: Prefix, route: &Route) -> bool {
-        route.source != RouteSource::Local
+/// Exports /26 blocks only (of any pool), installs learned routes only.
+fn only_pool_blocks() -> Policy {
+    let blocks = PrefixRange {
+        prefix: pfx("0.0.0.0/0"),
+        min_len: 26,
+        max_len: 26,
+    };
+    Policy {
+        default_export: Filter::reject_all().then(Rule::accept(blocks)),
+        install: Filter::accept_all().then(Rule::reject_source(SourceMatch::Local)),
+        ..Policy::default()
     }
 }
 
 #[test]
-fn policy_hooks_filter_exports_and_installs() {
+fn policy_filters_exports_and_installs() {
     let mut rib = Rib::new(
         RibConfig {
             local_as: LOCAL_AS,
             router_id: ROUTER_ID,
             cluster_id: None,
         },
-        OnlyPoolBlocks,
+        only_pool_blocks(),
     );
     add(&mut rib, peer(1, 65001));
     assert!(
@@ -295,6 +299,76 @@ fn policy_hooks_filter_exports_and_installs() {
         .apply_update(PeerId(1), announce(&["10.70.0.0/24"], attrs(&[65001])))
         .unwrap();
     assert_eq!(changes.len(), 1);
+}
+
+#[test]
+fn a_new_policy_withdraws_what_it_no_longer_exports_and_announces_what_it_now_does() {
+    let mut rib = rib();
+    add(&mut rib, peer(1, 65001));
+    add(&mut rib, peer(2, 65002));
+    rib.originate(pfx("10.65.0.0/26"), attrs(&[]).into());
+    rib.originate(pfx("10.66.0.0/16"), attrs(&[]).into());
+    let ctx = codec(false);
+    let first = flushed_to(&mut rib, PeerId(1), &ctx);
+    assert_eq!(first.iter().map(|u| u.nlri.len()).sum::<usize>(), 2);
+
+    // Tag 0 (both peers' group): only the block; the /16 is withdrawn.
+    let changes = rib.set_policy(only_pool_blocks());
+    assert_eq!(
+        changes,
+        vec![
+            BestChange {
+                prefix: pfx("10.65.0.0/26"),
+                best: None
+            },
+            BestChange {
+                prefix: pfx("10.66.0.0/16"),
+                best: None
+            },
+        ],
+        "our own routes are no longer reported for installing"
+    );
+    let withdrawn = flushed_to(&mut rib, PeerId(1), &ctx);
+    let gone: Vec<Prefix> = withdrawn
+        .iter()
+        .flat_map(|u| u.withdrawn_routes().map(|(_, n)| n.prefix))
+        .collect();
+    assert_eq!(gone, vec![pfx("10.66.0.0/16")]);
+    assert!(withdrawn.iter().all(|u| u.nlri.is_empty()), "{withdrawn:?}");
+    assert!(announced_to(&rib, PeerId(1), "10.66.0.0/16").is_none());
+    assert!(announced_to(&rib, PeerId(2), "10.65.0.0/26").is_some());
+
+    // The same policy again changes nothing.
+    assert!(rib.set_policy(only_pool_blocks()).is_empty());
+    assert!(rib.flush_updates().is_empty());
+
+    // Back to everything: the /16 is announced again and both are reported again.
+    let changes = rib.set_policy(Policy::accept_all());
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().all(|c| c.best.is_some()), "{changes:?}");
+    let again = flushed_to(&mut rib, PeerId(1), &ctx);
+    let announced: Vec<Prefix> = again
+        .iter()
+        .flat_map(|u| u.nlri.iter().map(|n| n.prefix))
+        .collect();
+    assert_eq!(announced, vec![pfx("10.66.0.0/16")]);
+}
+
+#[test]
+fn export_filters_are_chosen_by_the_peers_policy_tag() {
+    let mut rib = rib();
+    let mut tagged = peer(1, 65001);
+    tagged.export_policy = 7;
+    add(&mut rib, tagged);
+    add(&mut rib, peer(2, 65002));
+    rib.originate(pfx("10.65.0.0/26"), attrs(&[]).into());
+    let mut policy = Policy::default();
+    policy.export.insert(7, Filter::reject_all());
+    rib.set_policy(policy);
+    rib.flush_updates();
+    assert!(announced_to(&rib, PeerId(1), "10.65.0.0/26").is_none());
+    assert!(announced_to(&rib, PeerId(2), "10.65.0.0/26").is_some());
+    assert_eq!(rib.update_group_count(), 2);
 }
 
 #[test]

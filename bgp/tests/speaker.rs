@@ -1,121 +1,20 @@
 //! Our speakers (session tasks + RIB under one owner) talking over loopback TCP: eBGP route
 //! exchange and withdrawal, route reflection to several clients through one update group,
-//! routes withdrawn when a session ends with CEASE, connections from strangers refused, and
-//! status.
+//! routes withdrawn when a session ends with CEASE, connections from strangers refused,
+//! collisions, route refresh, per-peer settings, and status. Graceful restart is in
+//! `speaker_restart.rs`, policy changes in `speaker_policy.rs`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+mod loopback;
+
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use bgp::codec::{AsPath, Ipv4Prefix, Origin, PathAttributes, Prefix};
-use bgp::rib::{AcceptAll, BestChange, RouteAttributes, RouteSource};
+use bgp::codec::{AsPath, Origin, PathAttributes, Prefix};
+use bgp::rib::RouteSource;
 use bgp::session::{LocalSpeaker, PeerConfig, State, TcpConnector};
-use bgp::speaker::{self, Event, PeerSettings, Speaker, SpeakerConfig};
-use tokio::net::{TcpListener, TcpStream};
+use bgp::speaker::{Event, PeerSettings};
+use loopback::*;
 use tokio::time::timeout;
-
-/// Events are awaited at most this long (generous for a busy machine).
-const WAIT: Duration = Duration::from_secs(10);
-
-fn ip(last: u8) -> Ipv4Addr {
-    Ipv4Addr::new(127, 0, 0, last)
-}
-
-fn prefix(third: u8) -> Prefix {
-    Prefix::V4(Ipv4Prefix::new(Ipv4Addr::new(10, 0, third, 0), 24).unwrap())
-}
-
-/// One speaker listening on 127.0.0.`last`, an ephemeral port.
-struct Node {
-    speaker: Speaker<TcpStream>,
-    address: SocketAddr,
-    asn: u32,
-}
-
-async fn node(last: u8, asn: u32) -> Node {
-    node_at(SocketAddr::new(IpAddr::V4(ip(last)), 0), asn, last).await
-}
-
-/// A speaker listening on `at` (port 0: any), router ID `id`.`id`.`id`.`id`.
-async fn node_at(at: SocketAddr, asn: u32, id: u8) -> Node {
-    let listener = TcpListener::bind(at).await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let last = id;
-    let config = SpeakerConfig::new(LocalSpeaker {
-        asn,
-        router_id: Ipv4Addr::new(last, last, last, last),
-    });
-    let speaker = speaker::spawn(config, AcceptAll, TcpConnector, Some(listener));
-    Node {
-        speaker,
-        address,
-        asn,
-    }
-}
-
-/// Settings for `from` to peer with `to`: the side with the lower address connects, the
-/// other waits.
-fn settings(from: &Node, to: &Node) -> PeerSettings {
-    let mut config = PeerConfig::new(to.address.ip(), to.asn);
-    config.port = to.address.port();
-    config.source_address = Some(from.address.ip());
-    config.passive = from.address.ip() > to.address.ip();
-    config.hold_time = 9;
-    config.connect_retry_time = Duration::from_secs(1);
-    config.idle_hold_time = Duration::from_millis(200);
-    PeerSettings::new(config)
-}
-
-fn peer(a: &Node, b: &Node) {
-    a.speaker.add_peer(settings(a, b));
-    b.speaker.add_peer(settings(b, a));
-}
-
-fn route(next_hop: Ipv4Addr) -> RouteAttributes {
-    RouteAttributes::from(PathAttributes {
-        origin: Some(Origin::Igp),
-        as_path: Some(AsPath::default()),
-        next_hop: Some(next_hop),
-        ..PathAttributes::default()
-    })
-}
-
-/// Reads events until `want` holds for one of them; returns every Loc-RIB change seen.
-async fn until(node: &mut Node, mut want: impl FnMut(&Event) -> bool) -> Vec<BestChange> {
-    let mut seen = Vec::new();
-    let result = timeout(WAIT, async {
-        loop {
-            let event = node.speaker.events.recv().await.expect("speaker running");
-            if let Event::Best(changes) = &event {
-                seen.extend(changes.iter().cloned());
-            }
-            if want(&event) {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(
-        result.is_ok(),
-        "event not seen within {WAIT:?}; changes so far: {seen:?}"
-    );
-    seen
-}
-
-async fn until_best(node: &mut Node, p: Prefix, reachable: bool) -> BestChange {
-    let changes = until(node, |e| {
-        matches!(e, Event::Best(c) if c.iter().any(|c| c.prefix == p && c.best.is_some() == reachable))
-    })
-    .await;
-    changes
-        .into_iter()
-        .rev()
-        .find(|c| c.prefix == p)
-        .expect("change seen")
-}
-
-async fn until_up(node: &mut Node) {
-    until(node, |e| matches!(e, Event::PeerUp { .. })).await;
-}
 
 #[tokio::test]
 async fn ebgp_route_reaches_the_peer_and_is_withdrawn() {
@@ -262,108 +161,6 @@ async fn a_full_mesh_of_active_speakers_resolves_collisions_without_retrying() {
             assert!(established.is_ok(), "round {round}: {status:?}");
         }
     }
-}
-
-/// Graceful restart on both sides: settings for `from` peering with `to`.
-fn graceful(from: &Node, to: &Node, restarting: bool) -> PeerSettings {
-    let mut s = settings(from, to);
-    s.session.graceful_restart_time = Some(120);
-    s.session.forwarding_preserved = true;
-    s.session.restarting = restarting;
-    s
-}
-
-#[tokio::test]
-async fn a_restarting_speaker_keeps_its_routes_at_the_peer_through_the_restart() {
-    let a = node(61, 65001).await;
-    let mut b = node(62, 65002).await;
-    a.speaker.originate(prefix(1), route(ip(61)));
-    a.speaker.originate(prefix(2), route(ip(61)));
-    a.speaker.add_peer(graceful(&a, &b, false));
-    b.speaker.add_peer(graceful(&b, &a, false));
-    let mut held = std::collections::HashSet::new();
-    until(&mut b, |e| {
-        if let Event::Best(c) = e {
-            held.extend(c.iter().filter(|c| c.best.is_some()).map(|c| c.prefix));
-        }
-        held.len() == 2
-    })
-    .await;
-
-    // A goes away without a NOTIFICATION: B keeps both routes, stale.
-    a.speaker.detach();
-    let seen = until(&mut b, |e| matches!(e, Event::PeerDown { .. })).await;
-    assert!(seen.is_empty(), "nothing withdrawn at the drop: {seen:?}");
-    let status = b.speaker.status().await.unwrap();
-    assert!(status.peers[0].restarting, "{status:?}");
-    assert_eq!(status.prefixes, 2);
-
-    // A comes back (same address) with the Restart State bit, re-originating only prefix 1.
-    let mut a = node_at(a.address, 65001, 61).await;
-    a.speaker.originate(prefix(1), route(ip(61)));
-    a.speaker.add_peer(graceful(&a, &b, true));
-    // A holds its table back until B's End-of-RIB (B sends it right after its table).
-    until(&mut a, |e| *e == Event::DeferralOver { timed_out: false }).await;
-    // After A's End-of-RIB, prefix 2 goes; prefix 1 was never withdrawn.
-    let seen = until(&mut b, |e| {
-        matches!(e, Event::Best(c) if c.iter().any(|c| c.prefix == prefix(2) && c.best.is_none()))
-    })
-    .await;
-    assert!(
-        seen.iter()
-            .all(|c| c.prefix != prefix(1) || c.best.as_ref().is_some_and(|r| !r.stale)),
-        "prefix 1 only ever refreshed: {seen:?}"
-    );
-    let status = b.speaker.status().await.unwrap();
-    assert!(!status.peers[0].restarting, "{status:?}");
-    assert_eq!(status.prefixes, 1);
-}
-
-#[tokio::test]
-async fn after_a_restart_announcements_wait_for_the_selection_deferral_when_a_peer_stays_away() {
-    let mut b = node(72, 65002).await;
-    let absent = node(73, 65003).await;
-    let absent_address = absent.address;
-    drop(absent);
-    let listener = TcpListener::bind((ip(71), 0)).await.unwrap();
-    let mut config = SpeakerConfig::new(LocalSpeaker {
-        asn: 65001,
-        router_id: Ipv4Addr::new(71, 71, 71, 71),
-    });
-    config.selection_deferral = Duration::from_millis(1500);
-    let mut a = Node {
-        address: listener.local_addr().unwrap(),
-        speaker: speaker::spawn(config, AcceptAll, TcpConnector, Some(listener)),
-        asn: 65001,
-    };
-    a.speaker.originate(prefix(5), route(ip(71)));
-    let start = tokio::time::Instant::now();
-    a.speaker.add_peer(graceful(&a, &b, true));
-    let mut gone = graceful(&a, &b, true);
-    gone.session.address = absent_address.ip();
-    gone.session.port = absent_address.port();
-    gone.session.peer_as = 65003;
-    a.speaker.add_peer(gone);
-    b.speaker.add_peer(graceful(&b, &a, false));
-
-    // B's End-of-RIB arrives at once, but the absent peer's never does: a second in, B's
-    // session is up and has received nothing.
-    until_up(&mut b).await;
-    tokio::time::sleep_until(start + Duration::from_secs(1)).await;
-    let status = b.speaker.status().await.unwrap();
-    let from_a = &status.peers[0];
-    assert_eq!(
-        (from_a.state, from_a.routes_received),
-        (State::Established, 0),
-        "{status:?}"
-    );
-    until(&mut a, |e| *e == Event::DeferralOver { timed_out: true }).await;
-    until_best(&mut b, prefix(5), true).await;
-    let waited = start.elapsed();
-    assert!(
-        waited >= Duration::from_millis(1400),
-        "announced after {waited:?}, before the 1.5 s deferral"
-    );
 }
 
 #[tokio::test]

@@ -1,8 +1,8 @@
-//! BGP fan-out (issue 4): a route reflector with 100 iBGP clients that each announce 1,000
+//! BGP fan-out: a route reflector with 100 iBGP clients that each announce 1,000
 //! distinct IPv4 /24s; the time from every client sending at once (t0) until every client
 //! holds the 99,000 prefixes of the others, and the reflector's CPU time and RSS growth over
 //! that interval. The clients are our session drivers on one thread in the speaker namespace of
-//! the lab (bgp.md §5.1), each from its own address; the reflector (the device under test)
+//! the BGP lab (`netns_tests::bgp_lab`), each from its own address; the reflector (the device under test)
 //! runs in the lab namespace: our speaker and BIRD2, side by side in one run, with the ratio
 //! printed. Our speaker runs on a current-thread runtime in a process of its own (this program
 //! started again with `--fanout-dut-ours`), so that its RSS and CPU time are measured as

@@ -1,5 +1,5 @@
 //! BGP ingest: one sender replays 1,000 pre-encoded UPDATEs of 1,000 IPv4 /24 prefixes
-//! sharing one attribute set (1M prefixes) to a receiver in the lab of bgp.md §5.1; the time
+//! sharing one attribute set (1M prefixes) to a receiver in the BGP lab (`netns_tests::bgp_lab`); the time
 //! from the first byte until the receiver holds every prefix, and the receiver's RSS growth
 //! per route. Receivers side by side in one run: our speaker (in this process, on a thread
 //! inside the lab namespace), BIRD2 and GoBGP. Needs root; prints
@@ -61,11 +61,10 @@ fn ingest(
 }
 
 /// Exports nothing, as the daemons are configured (`export none`).
-struct ExportNone;
-
-impl bgp::rib::RibPolicy for ExportNone {
-    fn export(&self, _: &bgp::rib::GroupKey, _: bgp::codec::Prefix, _: &bgp::rib::Route) -> bool {
-        false
+fn export_none() -> bgp::rib::Policy {
+    bgp::rib::Policy {
+        default_export: bgp::rib::Filter::reject_all(),
+        ..bgp::rib::Policy::default()
     }
 }
 
@@ -73,7 +72,7 @@ impl bgp::rib::RibPolicy for ExportNone {
 /// calico-node runs it) inside the lab namespace with one passive peer; done when the Loc-RIB changes it reports cover `total`
 /// prefixes, as an embedder installing them would see them. RSS growth of this process.
 fn ours(updates: &[u8], total: u64) -> Option<Result> {
-    use bgp::session::{LocalSpeaker, PeerConfig, TcpConnector};
+    use bgp::session::{LocalSpeaker, PeerConfig};
     use bgp::speaker::{Event, PeerSettings, SpeakerConfig};
 
     let lab = Lab::new("ingest-ours").ok()?;
@@ -88,13 +87,12 @@ fn ours(updates: &[u8], total: u64) -> Option<Result> {
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind((LAB_V4, 179)).await?;
                 let before = rss_kib(std::process::id()).unwrap_or(0);
-                let mut speaker = bgp::speaker::spawn(
+                let mut speaker = netns_tests::bgp_lab::spawn_speaker(
                     SpeakerConfig::new(LocalSpeaker {
                         asn: 65002,
                         router_id: Ipv4Addr::new(10, 255, 0, 2),
                     }),
-                    ExportNone,
-                    TcpConnector,
+                    export_none(),
                     Some(listener),
                 );
                 let peer_ip = SPEAKER_V4.parse().map_err(std::io::Error::other)?;

@@ -1,4 +1,4 @@
-//! The BGP lab of bgp.md §5.1: two namespaces joined by a veth pair — the speaker side
+//! The BGP lab: two namespaces joined by a veth pair — the speaker side
 //! (`10.255.0.1`, `fd00:255::1`) and the lab side (`10.255.0.2`, `fd00:255::2`) — and a
 //! replaying sender: a minimal BGP client that opens a session with our codec and pushes
 //! pre-encoded UPDATEs as fast as the socket takes them.
@@ -14,6 +14,9 @@ use bgp::codec::{
     AddressFamily, AsPath, Capability, CodecContext, Ipv4Prefix, Message, Nlri, Open, Origin,
     PathAttributes, Update, split_frame,
 };
+use bgp::rib::Policy;
+use bgp::session::TcpConnector;
+use bgp::speaker::{Speaker, SpeakerConfig};
 use bytes::BytesMut;
 use dataplane::netns::{Netns, NetnsRef};
 
@@ -108,7 +111,7 @@ pub fn gobgp_passive_config() -> String {
 
 /// `count` UPDATEs of `per_update` IPv4 /24 prefixes (from 10.0.0.0/24 on) sharing one
 /// attribute set (ORIGIN, AS_PATH `[asn]`, NEXT_HOP), encoded for a 4-octet-AS session: the
-/// ingest workload of bgp.md §6.
+/// ingest workload (`benches/bgp_ingest.rs`).
 pub fn ingest_updates(count: u32, per_update: u32, asn: u32, next_hop: Ipv4Addr) -> Vec<u8> {
     let ctx = CodecContext {
         four_octet_as: true,
@@ -239,6 +242,17 @@ impl Drop for Replayer {
             let _ = r.join();
         }
     }
+}
+
+/// Starts our speaker over real TCP sockets with `policy`, accepting peers on `listener` if
+/// any. The benches and the fan-out reflector start it here, so that a change to the speaker's
+/// start-up is made in one place.
+pub fn spawn_speaker(
+    config: SpeakerConfig,
+    policy: Policy,
+    listener: Option<tokio::net::TcpListener>,
+) -> Speaker<tokio::net::TcpStream> {
+    bgp::speaker::spawn(config, policy, TcpConnector, listener)
 }
 
 /// Runs `f` on a current-thread runtime inside `ns`, so that every socket it opens lives there.

@@ -1,6 +1,6 @@
-//! Our BGP session and speaker against BIRD2 beyond plain eBGP (bgp.md §5.4): iBGP, BIRD as a
+//! Our BGP session and speaker against BIRD2 beyond plain eBGP: iBGP, BIRD as a
 //! route reflector with our sessions as its clients, and TCP MD5 signatures (graceful restart
-//! is in `bgp_bird_gr.rs`). Each test has its own lab (bgp.md §5.1): BIRD in the lab
+//! is in `bgp_bird_gr.rs`). Each test has its own BGP lab (`netns_tests::bgp_lab`): BIRD in the lab
 //! namespace, our side with its sockets in the speaker namespace.
 
 mod bird_common;
@@ -281,7 +281,7 @@ fn bird_ibgp_through_our_speaker() {
     if !require_root("bird_ibgp_through_our_speaker") {
         return;
     }
-    use bgp::rib::{AcceptAll, RouteAttributes, RouteSource};
+    use bgp::rib::{Policy, RouteAttributes, RouteSource};
     use bgp::speaker::{Event, NoListener, PeerSettings, SpeakerConfig};
     use tokio::net::TcpStream;
 
@@ -303,7 +303,7 @@ protocol bgp ibgp4 {{
     let result = in_netns(&lab.speaker.as_ref(), move || async move {
         let mut s = bgp::speaker::spawn(
             SpeakerConfig::new(speaker(65002, SPEAKER_V4)),
-            AcceptAll,
+            Policy::accept_all(),
             TcpConnector,
             None::<NoListener<TcpStream>>,
         );

@@ -1,6 +1,6 @@
 //! Graceful restart with BIRD2 as the helper (RFC 4724): our session, then our whole speaker,
-//! restarts, and BIRD must keep our route throughout. Each test has its own lab (bgp.md
-//! §5.1).
+//! restarts, and BIRD must keep our route throughout. Each test has its own BGP lab
+//! (`netns_tests::bgp_lab`: two namespaces joined by a veth pair).
 
 mod bird_common;
 
@@ -311,7 +311,7 @@ fn bird_keeps_our_routes_when_our_speaker_restarts() {
     if !require_root("bird_keeps_our_routes_when_our_speaker_restarts") {
         return;
     }
-    use bgp::rib::{AcceptAll, RouteAttributes};
+    use bgp::rib::{Policy, RouteAttributes};
     use bgp::speaker::{Event, NoListener, PeerSettings, SpeakerConfig};
     use tokio::net::TcpStream;
 
@@ -345,7 +345,7 @@ protocol bgp gr {{
         let life = |restarting: bool| {
             let s = bgp::speaker::spawn(
                 SpeakerConfig::new(speaker(65001, SPEAKER_V4)),
-                AcceptAll,
+                Policy::accept_all(),
                 TcpConnector,
                 None::<NoListener<TcpStream>>,
             );

@@ -1,4 +1,4 @@
-//! GTSM (RFC 5082) between the two namespaces of the BGP lab (bgp.md §5.1), one veth hop
+//! GTSM (RFC 5082) between the two namespaces of the BGP lab (`netns_tests::bgp_lab`), one veth hop
 //! apart, where nothing decrements the TTL: a packet sent with TTL 255 arrives with 255.
 //! With `ttl_security_hops = 1` our side sends with TTL 255 and drops whatever arrives with
 //! less, so two of our speakers peer, while a peer that sends with TTL 250 gets no session:

@@ -1,5 +1,5 @@
-//! Our BGP session and our whole speaker against foreign speakers in the lab of bgp.md §5.1
-//! (two namespaces joined by a veth): BIRD2 over eBGP for IPv4 and IPv6 and GoBGP over eBGP,
+//! Our BGP session and our whole speaker against foreign speakers in the BGP lab
+//! (`netns_tests::bgp_lab`: two namespaces joined by a veth): BIRD2 over eBGP for IPv4 and IPv6 and GoBGP over eBGP,
 //! routes both ways, first with the session driver alone, then with the speaker (sessions and
 //! RIB); the speaker also with BIRD carrying both families over one IPv4 session, and with
 //! BIRD over iBGP for IPv6 (iBGP for IPv4 is in `bgp_bird.rs`). Our side opens its sockets
@@ -14,7 +14,7 @@ use bgp::codec::{
     AddressFamily, AsPath, FamilySet, Ipv4Prefix, Ipv6Prefix, MpNextHop, MpReachNlri, Nlri, Origin,
     PathAttributes, Update,
 };
-use bgp::rib::{AcceptAll, Route, RouteAttributes, RouteSource};
+use bgp::rib::{Policy, Route, RouteAttributes, RouteSource};
 use bgp::session::{
     Command, LocalSpeaker, PeerConfig, Session, SessionEvent, SessionHandle, TcpConnector, spawn,
 };
@@ -567,7 +567,7 @@ fn bird_ebgp_dual_stack_through_our_speaker() {
 fn our_speaker(local: LocalSpeaker) -> Speaker<TcpStream> {
     bgp::speaker::spawn(
         SpeakerConfig::new(local),
-        AcceptAll,
+        Policy::accept_all(),
         TcpConnector,
         None::<NoListener<TcpStream>>,
     )

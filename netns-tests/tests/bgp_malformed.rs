@@ -1,11 +1,13 @@
-//! The malformed-input table of the BGP reference (bgp.md §4.2) over real TCP against our
-//! session driver, not just the codec: a raw peer (a plain tokio `TcpStream` in the test)
+//! The numbered malformed-input cases of `bgp/tests/malformed_header_open.rs` and
+//! `malformed_update.rs` (header, OPEN, UPDATE and NOTIFICATION errors of RFC 4271 §6 as
+//! RFC 7606 revises them for UPDATEs) over real TCP against our session driver, not just the
+//! codec: a raw peer (a plain tokio `TcpStream` in the test)
 //! connects to our passive session on loopback, exchanges OPEN/KEEPALIVE, announces
 //! 10.0.0.0/24 and 10.0.1.0/24, then sends one malformed message. Each case checks what our
 //! side does on the wire and in its events:
 //!
 //! * session resets: the NOTIFICATION the raw peer receives (code/subcode, and the data where
-//!   §4.2 names it), then EOF, and `SessionEvent::Down` naming the same NOTIFICATION;
+//!   RFC 4271 §6 names it), then EOF, and `SessionEvent::Down` naming the same NOTIFICATION;
 //! * a malformed NOTIFICATION: EOF with no reply, and
 //!   `SessionEvent::Down(MalformedNotificationReceived)`;
 //! * RFC 7606 softer actions: no NOTIFICATION, the UPDATE delivered with its action
@@ -1491,7 +1493,7 @@ async fn c35_malformed_notification_closes_without_replying() {
 
 // ---- ExaBGP --------------------------------------------------------------------------------
 
-/// The ExaBGP version bgp.md §6 measured.
+/// The ExaBGP version the test installs (from PyPI, into a virtualenv) and runs.
 const EXABGP_VERSION: &str = "5.0.15";
 
 /// How to run ExaBGP: a program and the arguments before `server <config>`.

@@ -9,13 +9,13 @@
 
 use std::time::Instant;
 
+use super::Rib;
 use super::destination::Op;
 use super::peer::PeerId;
 use super::route::BestChange;
-use super::{Rib, RibPolicy};
 use crate::codec::{AddressFamily, Prefix};
 
-impl<P: RibPolicy> Rib<P> {
+impl Rib {
     /// Sweeps the stale routes of every peer whose restart deadline is at or before `now`.
     pub fn tick(&mut self, now: Instant) -> Vec<BestChange> {
         let mut expired: Vec<PeerId> = self

@@ -45,7 +45,7 @@ pub use attributes::{AttributeTable, Attributes, RouteAttributes};
 pub use destination::Path;
 pub use export::GroupKey;
 pub use peer::{PeerConfig, PeerId};
-pub use policy::{AcceptAll, RibPolicy};
+pub use policy::{Filter, Policy, PrefixRange, Rule, SourceMatch, Verdict};
 pub use route::{BestChange, Route, RouteSource};
 pub use selection::DEFAULT_LOCAL_PREF;
 pub use update_group::GroupUpdate;
@@ -88,17 +88,17 @@ pub enum RibError {
 
 /// Adj-RIBs-In, Loc-RIB and update groups of one BGP speaker.
 #[derive(Debug)]
-pub struct Rib<P: RibPolicy = AcceptAll> {
+pub struct Rib {
     config: RibConfig,
-    policy: P,
+    policy: Policy,
     attributes: AttributeTable,
     table: Table,
     peers: HashMap<PeerId, PeerState>,
     groups: Vec<UpdateGroup>,
 }
 
-impl<P: RibPolicy> Rib<P> {
-    pub fn new(config: RibConfig, policy: P) -> Self {
+impl Rib {
+    pub fn new(config: RibConfig, policy: Policy) -> Self {
         Self {
             config,
             policy,
@@ -133,6 +133,40 @@ impl<P: RibPolicy> Rib<P> {
             },
         );
         Ok(())
+    }
+
+    /// The peer's BGP Identifier changed (it came back from a restart with another router
+    /// ID). Its routes stay, stale ones included: RFC 4724 §4.2 ties them to the session
+    /// with the peer, not to its identifier. They are reselected (the identifier breaks
+    /// ties, RFC 4271 §9.1.2.2) and re-exported (reflected routes carry it as ORIGINATOR_ID,
+    /// RFC 4456 §8).
+    pub fn set_peer_router_id(
+        &mut self,
+        id: PeerId,
+        router_id: Ipv4Addr,
+    ) -> Result<Vec<BestChange>, RibError> {
+        let peer = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
+        if peer.config.router_id == router_id {
+            return Ok(Vec::new());
+        }
+        peer.config.router_id = router_id;
+        let mut changes = Vec::new();
+        let prefixes = self.table.prefixes_of(id, false);
+        for &prefix in &prefixes {
+            let path = self
+                .table
+                .get(prefix)
+                .and_then(|d| d.paths().iter().find(|p| p.peer == id))
+                .cloned();
+            if let Some(path) = path {
+                // Putting the path back in reselects the destination.
+                self.change(prefix, Op::Insert(path), &mut changes);
+            }
+        }
+        for group in &mut self.groups {
+            group.pending.extend(prefixes.iter().copied());
+        }
+        Ok(changes)
     }
 
     /// Forgets a peer, withdrawing its routes.
@@ -364,7 +398,7 @@ impl<P: RibPolicy> Rib<P> {
             }
             let installed = |path: Option<Path>| {
                 path.map(Route::from)
-                    .filter(|r| self.policy.install(prefix, r))
+                    .filter(|r| self.policy.installs(prefix, r))
             };
             let old = installed(applied.old_best);
             let new = installed(applied.new_best);
@@ -395,6 +429,7 @@ impl<P: RibPolicy> Rib<P> {
     ) -> Vec<(Prefix, Option<Attributes>)> {
         let key = self.groups[index].key.clone();
         let key = &key;
+        let export_filter = self.policy.export_filter(key.export_policy);
         // Rewriting depends on the attribute set, the source peer and the family only:
         // compute (and intern) it once per combination, not once per prefix. The table
         // keeps every source set alive during the flush, so the pointers stay valid.
@@ -419,8 +454,7 @@ impl<P: RibPolicy> Rib<P> {
                 if !export::may_export(key, source) {
                     return None;
                 }
-                let route = Route::from(best.clone());
-                if !self.policy.export(key, prefix, &route) {
+                if !export_filter.accepts_from(prefix, RouteSource::from_peer(best.peer)) {
                     return None;
                 }
                 Some((best, source))
@@ -475,17 +509,45 @@ impl<P: RibPolicy> Rib<P> {
         out
     }
 
-    /// Re-evaluates every exported route of every group (after the export policy changed)
-    /// and returns the differences, as [`Rib::flush_updates`] does.
-    pub fn reevaluate_exports(&mut self) -> Vec<GroupUpdate> {
-        let all: Vec<Prefix> = self.table.iter().map(|(p, _)| p).collect();
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Replaces the policy. Returns the Loc-RIB changes the embedder sees through the new
+    /// install filter (a best route it now rejects is reported gone, one it now accepts is
+    /// reported); every update group whose export filter changed has all its routes pending,
+    /// so the next [`Rib::flush_updates`] withdraws what is no longer allowed and announces
+    /// what now is.
+    pub fn set_policy(&mut self, policy: Policy) -> Vec<BestChange> {
+        let old = std::mem::replace(&mut self.policy, policy);
+        let mut changes = Vec::new();
+        if old.install != self.policy.install {
+            for (prefix, dest) in self.table.iter() {
+                let best = dest.best();
+                let source = RouteSource::from_peer(best.peer);
+                let was = old.install.accepts_from(prefix, source);
+                let is = self.policy.install.accepts_from(prefix, source);
+                if was != is {
+                    changes.push(BestChange {
+                        prefix,
+                        best: is.then(|| Route::from(best.clone())),
+                    });
+                }
+            }
+        }
+        let mut all: Option<Vec<Prefix>> = None;
         for group in &mut self.groups {
+            let tag = group.key.export_policy;
+            if old.export_filter(tag) == self.policy.export_filter(tag) {
+                continue;
+            }
+            let all = all.get_or_insert_with(|| self.table.iter().map(|(p, _)| p).collect());
             group.pending.extend(all.iter().copied());
             group
                 .pending
                 .extend(group.adj_rib_out.iter().map(|(p, _)| p));
         }
-        self.flush_updates()
+        changes
     }
 
     /// ROUTE-REFRESH (RFC 2918) from `id`: its whole Adj-RIB-Out of `family` again.

@@ -40,8 +40,8 @@ pub struct PeerConfig {
     pub local_as: Option<u32>,
     /// Our CLUSTER_ID when reflecting routes to this peer, instead of the RIB's.
     pub cluster_id: Option<Ipv4Addr>,
-    /// Embedder-chosen export policy tag, seen by
-    /// [`RibPolicy::export`](super::RibPolicy::export) as
+    /// Embedder-chosen export policy tag: the key of the update group's export filter in
+    /// [`Policy::export`](super::Policy::export), also
     /// [`GroupKey::export_policy`](super::GroupKey::export_policy). Peers with the same tag
     /// and rewriting share an update group.
     pub export_policy: u32,

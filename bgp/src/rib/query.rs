@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
+use super::Rib;
 use super::attributes::Attributes;
 use super::peer::PeerId;
 use super::route::Route;
-use super::{Rib, RibPolicy};
 use crate::codec::Prefix;
 
-impl<P: RibPolicy> Rib<P> {
+impl Rib {
     /// The Loc-RIB best route to `prefix`.
     pub fn best(&self, prefix: Prefix) -> Option<Route> {
         self.table.get(prefix).map(|d| self.route(d.best()))

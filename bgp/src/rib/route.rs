@@ -42,7 +42,7 @@ impl From<super::destination::Path> for Route {
 }
 
 /// A change of the best route to a prefix, as far as the embedder is concerned: `best` is the
-/// new best route if [`RibPolicy::install`](super::RibPolicy::install) accepts it, `None` if
+/// new best route if the install filter ([`Policy::install`](super::Policy::install)) accepts it, `None` if
 /// the prefix is now unreachable (or its best route is not to be installed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BestChange {

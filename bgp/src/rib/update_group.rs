@@ -1,6 +1,7 @@
 //! Update groups: peers whose [`GroupKey`] is equal share one Adj-RIB-Out, and every change
-//! is diffed and encoded once for all of them (the fan-out trick behind rustbgpd's 27x at
-//! hundreds of route-reflector clients; reference/bgp.md §1.3, §3.3).
+//! is diffed and encoded once for all of them: with hundreds of route-reflector clients the
+//! encoding is done once per group, not once per client (measured in
+//! `netns-tests/benches/bgp_fanout.rs`; see ARCHITECTURE.md, Decisions).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -33,6 +33,48 @@
 //! End-of-RIB for each family (or [`SpeakerConfig::selection_deferral`] has passed); then
 //! each peer gets its whole table once, followed by End-of-RIB. Originate routes before
 //! adding peers.
+//!
+//! # Policy
+//!
+//! What goes to which peers and what the embedder is told to install is a [`Policy`] value:
+//! given at [`spawn`] and replaced whole with [`Speaker::set_policy`]. The speaker
+//! re-evaluates every route against the new one: Loc-RIB changes as the new install filter
+//! sees them come in the next [`Event::Best`], and every update group whose export filter
+//! changed is sent withdrawals for what is no longer allowed and announcements for what now
+//! is. The embedder keeps no handle on the speaker's policy.
+//!
+//! # Changing the router ID or the AS
+//!
+//! Both are in the OPEN, which a session sends once: a running speaker cannot change them.
+//! The embedder restarts the speaker with the new identity, gracefully:
+//!
+//! 1. [`Speaker::detach`] the old one (no NOTIFICATION: peers that negotiated graceful
+//!    restart keep our routes, stale, for our restart time, RFC 4724 §4.2);
+//! 2. [`spawn`] a new one with the new [`SpeakerConfig`], originate its routes, and add the
+//!    same peers with [`PeerConfig::restarting`] set. It announces once the peers' End-of-RIB
+//!    is in (see above); each peer replaces the stale routes with the re-announced ones and
+//!    sweeps the rest at our End-of-RIB.
+//!
+//! A new **router ID** keeps the routes at the peers throughout: RFC 4724 §4.2 retains them
+//! for the session with the peer, which the peer knows by its address and configuration, not
+//! by the BGP Identifier; the identifier only decides connection collisions (RFC 4271 §6.8),
+//! where each side compares the one the OPEN carries, so the new one is simply used. Our own
+//! receiving side does the same for a peer that comes back with a new router ID (its routes
+//! stay and are reselected with the new identifier). A new **AS** is not graceful: each peer
+//! must be configured with our new AS (an OPEN from an AS other than the configured one is
+//! refused, RFC 4271 §6.2), and reconfiguring a peer ends its session and its routes there.
+//!
+//! `detach` closes the connections (FIN), so peers notice at once. A peer that did not
+//! notice (the old connection lost without a FIN) may refuse the new connection until its
+//! hold timer ends the old session. Our own session does so: in Established it keeps the
+//! existing connection (RFC 4271 §6.8), where RFC 4724 §4.2 asks a graceful-restart helper
+//! to drop the old session for the new one.
+//!
+//! # Transports
+//!
+//! The speaker is generic over its [`Connector`] and [`PeerListener`]: tokio TCP
+//! ([`crate::session::TcpConnector`], `tokio::net::TcpListener`) in production, turmoil's
+//! simulated TCP with the `turmoil` feature (`crate::turmoil`), in-memory pipes in tests.
 
 mod listener;
 mod owner;
@@ -45,7 +87,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::codec::{AddressFamily, Prefix};
-use crate::rib::{BestChange, PeerId, RibPolicy, RouteAttributes};
+use crate::rib::{BestChange, PeerId, Policy, RouteAttributes};
 use crate::session::{Connector, DownReason, LocalAddress, LocalSpeaker, PeerConfig};
 
 pub use listener::{NoListener, PeerListener};
@@ -87,7 +129,8 @@ impl SpeakerConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerSettings {
     pub session: PeerConfig,
-    /// Tag handed to [`RibPolicy::export`] (through the update group's key).
+    /// Which export filter of the [`Policy`] applies to this peer ([`Policy::export`]);
+    /// peers with the same tag and rewriting share an update group.
     pub export_policy: u32,
     /// Our IPv6 next hop for IPv6 routes when the session runs over IPv4.
     pub local_ipv6_next_hop: Option<Ipv6Addr>,
@@ -115,8 +158,9 @@ pub enum Command<S> {
     Accept(S, SocketAddr),
     Originate(Prefix, Box<RouteAttributes>),
     Withdraw(Prefix),
-    /// Re-runs the export policy over every route (after its rules changed).
-    ReevaluateExports,
+    /// Replaces the policy and re-evaluates every route against it: installs, withdrawals
+    /// and announcements follow.
+    SetPolicy(Box<Policy>),
     /// Asks the peer to re-advertise its routes of a family (ROUTE-REFRESH, RFC 2918), when
     /// the session is up and negotiated route refresh.
     RouteRefresh(IpAddr, AddressFamily),
@@ -142,7 +186,8 @@ pub enum Event {
         /// The peer's routes are kept, stale, for its graceful restart.
         routes_kept: bool,
     },
-    /// Loc-RIB changes accepted by [`RibPolicy::install`], in the order they happened.
+    /// Loc-RIB changes as the policy's install filter ([`Policy::install`]) sees them, in the
+    /// order they happened.
     Best(Vec<BestChange>),
     /// The peer sent End-of-RIB for `family` (RFC 4724): its initial table is complete, and
     /// its stale routes of that family, if any, are gone.
@@ -193,8 +238,9 @@ impl<S> Speaker<S> {
         self.send(Command::Withdraw(prefix));
     }
 
-    pub fn reevaluate_exports(&self) {
-        self.send(Command::ReevaluateExports);
+    /// Replaces the policy (see the module docs).
+    pub fn set_policy(&self, policy: Policy) {
+        self.send(Command::SetPolicy(Box::new(policy)));
     }
 
     pub fn request_route_refresh(&self, peer: IpAddr, family: AddressFamily) {
@@ -222,17 +268,17 @@ impl<S> Speaker<S> {
     }
 }
 
-/// Starts a speaker. Sessions connect with `connector`; `listener` (if any) accepts the
-/// peers' connections. Originate routes before adding peers: a peer is sent End-of-RIB
-/// right after the table it finds when its session comes up.
-pub fn spawn<P, C, L>(
+/// Starts a speaker with `policy` (replace it later with [`Speaker::set_policy`]). Sessions
+/// connect with `connector`; `listener` (if any) accepts the peers' connections. Originate
+/// routes before adding peers: a peer is sent End-of-RIB right after the table it finds when
+/// its session comes up.
+pub fn spawn<C, L>(
     config: SpeakerConfig,
-    policy: P,
+    policy: Policy,
     connector: C,
     listener: Option<L>,
 ) -> Speaker<C::Stream>
 where
-    P: RibPolicy + Send + 'static,
     C: Connector + Clone,
     C::Stream: LocalAddress,
     L: PeerListener<Stream = C::Stream>,

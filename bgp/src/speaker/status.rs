@@ -1,6 +1,6 @@
 //! What the speaker reports about itself (for `calicoctl node status` and the like).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::rib::PeerId;
@@ -23,6 +23,8 @@ pub struct PeerStatus {
     pub address: IpAddr,
     pub id: PeerId,
     pub peer_as: u32,
+    /// The peer's BGP Identifier, from the OPEN of its current (or last) session.
+    pub router_id: Option<Ipv4Addr>,
     pub internal: bool,
     pub state: State,
     /// Time since the last state change.

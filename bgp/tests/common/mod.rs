@@ -15,8 +15,8 @@ pub use bgp::codec::{
     PathAttributes, PeerKind, Prefix, SegmentType, Update,
 };
 pub use bgp::rib::{
-    AcceptAll, BestChange, GroupKey, PeerConfig, PeerId, Rib, RibConfig, RibPolicy, Route,
-    RouteAttributes, RouteSource,
+    BestChange, Filter, GroupKey, PeerConfig, PeerId, Policy, PrefixRange, Rib, RibConfig, Route,
+    RouteAttributes, RouteSource, Rule, SourceMatch,
 };
 
 pub const LOCAL_AS: u32 = 65000;
@@ -29,7 +29,7 @@ pub fn rib() -> Rib {
             router_id: ROUTER_ID,
             cluster_id: None,
         },
-        AcceptAll,
+        Policy::accept_all(),
     )
 }
 
@@ -56,7 +56,7 @@ pub fn codec(internal: bool) -> CodecContext {
     }
 }
 
-pub fn add<P: RibPolicy>(rib: &mut Rib<P>, cfg: PeerConfig) {
+pub fn add(rib: &mut Rib, cfg: PeerConfig) {
     let internal = cfg.asn == LOCAL_AS;
     let id = cfg.id;
     rib.add_peer(cfg).unwrap();
@@ -91,7 +91,7 @@ pub fn withdraw(prefixes: &[&str]) -> Update {
     }
 }
 
-pub fn best_source<P: RibPolicy>(rib: &Rib<P>, prefix: &str) -> Option<RouteSource> {
+pub fn best_source(rib: &Rib, prefix: &str) -> Option<RouteSource> {
     rib.best(pfx(prefix)).map(|r| r.source)
 }
 

@@ -1,5 +1,5 @@
-//! The fan-out workload of issue 4: a route reflector (the device under test, DUT) in the lab
-//! namespace of bgp.md §5.1 (`10.255.0.2`, iBGP AS 65000) with N route-reflector clients, each
+//! The fan-out workload: a route reflector (the device under test, DUT) in the lab
+//! namespace of the BGP lab (`crate::bgp_lab`; `10.255.0.2`, iBGP AS 65000) with N route-reflector clients, each
 //! announcing P distinct IPv4 /24s; converged when every client holds the N-1 x P prefixes of
 //! all the others.
 //!
@@ -28,14 +28,14 @@ use crate::bgp_lab::{Lab, SPEAKER_V4};
 
 pub use bird::bird_route_reflector_config;
 pub use clients::{FanoutOutcome, Limits, run_clients};
-pub use ours::{ReflectOnly, ours_route_reflector};
+pub use ours::{ours_route_reflector, reflect_only};
 pub use proc::ProcSample;
 pub use workload::Workload;
 
 /// The AS of the route reflector and all its clients (iBGP).
 pub const FANOUT_AS: u32 = 65000;
 
-/// The lab of bgp.md §5.1 with every client's address on the speaker side's `veth-spk`
+/// The BGP lab ([`Lab`]) with every client's address on the speaker side's `veth-spk`
 /// (as /32s) and a route on the lab side back to them.
 pub struct FanoutLab {
     pub lab: Lab,

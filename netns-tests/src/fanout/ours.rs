@@ -5,9 +5,8 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use bgp::codec::Prefix;
-use bgp::rib::{RibPolicy, Route};
-use bgp::session::{LocalSpeaker, PeerConfig, TcpConnector};
+use bgp::rib::{Filter, Policy};
+use bgp::session::{LocalSpeaker, PeerConfig};
 use bgp::speaker::{PeerSettings, SpeakerConfig};
 
 use crate::bgp_lab::LAB_V4;
@@ -16,18 +15,16 @@ use super::{FANOUT_AS, Workload};
 
 /// Reflects every route and reports none to the embedder: a route reflector that programs no
 /// kernel routes, as the BIRD DUT has no kernel protocol.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ReflectOnly;
-
-impl RibPolicy for ReflectOnly {
-    fn install(&self, _prefix: Prefix, _route: &Route) -> bool {
-        false
+pub fn reflect_only() -> Policy {
+    Policy {
+        install: Filter::reject_all(),
+        ..Policy::default()
     }
 }
 
 /// Our speaker as the route reflector for `workload`: listening on [`LAB_V4`]:179 (so it must
 /// run in the lab namespace), AS [`FANOUT_AS`], one passive route-reflector-client peer per
-/// client, policy [`ReflectOnly`]. Calls `ready` once the peers are configured, then runs
+/// client, policy [`reflect_only`]. Calls `ready` once the peers are configured, then runs
 /// (reading the speaker's events) until `stop` completes, and stops the speaker.
 pub async fn ours_route_reflector(
     workload: Workload,
@@ -38,13 +35,12 @@ pub async fn ours_route_reflector(
     let listener = tokio::net::TcpListener::bind((router_id, 179))
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("listening on {LAB_V4}:179: {e}")))?;
-    let mut speaker = bgp::speaker::spawn(
+    let mut speaker = crate::bgp_lab::spawn_speaker(
         SpeakerConfig::new(LocalSpeaker {
             asn: FANOUT_AS,
             router_id,
         }),
-        ReflectOnly,
-        TcpConnector,
+        reflect_only(),
         Some(listener),
     );
     for c in 0..workload.peers {
