@@ -4,7 +4,7 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-packages := "etcd-server etcd-client openssl protobuf-compiler nftables iproute2 bird2 gobgpd iputils-ping python3-venv"
+packages := "etcd-server etcd-client openssl protobuf-compiler nftables iproute2 bird2 gobgpd iputils-ping python3-venv python3-etcd3"
 
 default:
     @just --list

@@ -9,14 +9,16 @@
 //! store's. Auth, Cluster and Maintenance are not served; `RangeStream` answers `Unimplemented`,
 //! as etcd before 3.7 does.
 //!
-//! Parts: [`key_range`] (etcd ranges as prefix + filter), [`txn`] (transactions, Put and
-//! DeleteRange), [`kv`], [`watch`] and [`lease`] (the three services), [`convert`] (messages and
-//! statuses).
+//! Parts: [`key_range`] (etcd ranges as prefix + filter), [`limits`] (what etcd refuses before
+//! running a request: empty keys, over 128 ops, a key written twice, over 1.5 MiB), [`txn`]
+//! (transactions, Put and DeleteRange), [`kv`], [`watch`] and [`lease`] (the three services),
+//! [`convert`] (messages and statuses).
 
 mod convert;
 mod key_range;
 mod kv;
 mod lease;
+mod limits;
 mod txn;
 mod watch;
 
@@ -45,11 +47,18 @@ pub fn router(store: Arc<dyn Datastore>) -> Router {
     Server::builder()
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
-        .add_service(PbKvServer::new(kv::KvService::new(Arc::clone(&store))))
-        .add_service(PbWatchServer::new(watch::WatchService::new(Arc::clone(
-            &store,
-        ))))
-        .add_service(PbLeaseServer::new(lease::LeaseService::new(store)))
+        .add_service(
+            PbKvServer::new(kv::KvService::new(Arc::clone(&store)))
+                .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            PbWatchServer::new(watch::WatchService::new(Arc::clone(&store)))
+                .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            PbLeaseServer::new(lease::LeaseService::new(store))
+                .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
+        )
 }
 
 /// Serves etcd's API over `store` on every connection `incoming` yields, until `incoming` ends

@@ -11,11 +11,13 @@ pub mod config;
 pub mod error;
 pub mod etcd;
 pub mod etcd_server;
+pub mod limits;
 pub mod memory;
 pub mod typed;
 pub mod types;
 
 pub use error::{Error, Result};
+pub use limits::{MAX_REQUEST_BYTES, MAX_TXN_OPS};
 pub use types::*;
 
 use async_trait::async_trait;

@@ -1,6 +1,9 @@
 //! One set of cases, run against every backend: the in-memory store (on tokio's paused clock, so
-//! lease expiry follows virtual time as it does under turmoil) and a real etcd started per test.
-//! A case that passes on one and fails on the other is a semantic difference to fix.
+//! lease expiry follows virtual time as it does under turmoil), a real etcd started per test, and
+//! our etcd server (`datastore::etcd_server` in front of an in-memory store) on a loopback port.
+//! The last two are reached the same way, through the production client (`EtcdDatastore`) over
+//! TCP, so the third run checks our server against what the client expects of etcd — the path
+//! the simulation takes. A case that passes on one and fails on another is a difference to fix.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +13,8 @@ use datastore::{
     Compare, Datastore, Error, KeyValue, Revision, Txn, TxnOp, TxnOpResult, WatchEvent, WatchStream,
 };
 use futures::StreamExt;
+
+mod fake_etcd;
 
 /// How long a case waits for a watch batch before failing.
 const WATCH_WAIT: Duration = Duration::from_secs(10);
@@ -148,8 +153,19 @@ mod cases {
         }
         let r2 = ds.update(k, b"v2".to_vec(), r1).await?;
         ensure!(r2 == r1 + 1);
-        let kv = ds.get(k).await?.0.context("key missing")?;
+        match ds.update(k, b"stale".to_vec(), r1).await {
+            Err(Error::Conflict {
+                expected, actual, ..
+            }) => ensure!(expected == r1 && actual == r2, "conflict names {actual}"),
+            other => bail!("update at the previous revision: {other:?}"),
+        }
+        let (kv, rev) = ds.get(k).await?;
+        let kv = kv.context("key missing")?;
         ensure!(kv.value == b"v2" && kv.version == 2 && kv.create_revision == r1);
+        ensure!(
+            rev == r2,
+            "store revision {rev} after a failed update, want {r2}"
+        );
         Ok(())
     }
 
@@ -169,9 +185,20 @@ mod cases {
         let gone = ds.delete(k, Some(r1)).await?;
         ensure!(gone.value == b"v" && gone.mod_revision == r1);
         ensure!(ds.get(k).await?.0.is_none());
-        ds.put(k, b"again".to_vec(), None).await?;
+        match ds.delete(k, None).await {
+            Err(Error::NotFound { key }) => ensure!(key == k),
+            other => bail!("second delete: {other:?}"),
+        }
+        let r2 = ds.put(k, b"again".to_vec(), None).await?;
+        ds.put(k, b"twice".to_vec(), None).await?;
+        match ds.delete(k, Some(r2)).await {
+            Err(Error::Conflict {
+                expected, actual, ..
+            }) => ensure!(expected == r2 && actual == r2 + 1),
+            other => bail!("delete at a stale revision: {other:?}"),
+        }
         let gone = ds.delete(k, None).await?;
-        ensure!(gone.value == b"again" && gone.version == 1);
+        ensure!(gone.value == b"twice" && gone.version == 2 && gone.create_revision == r2);
         Ok(())
     }
 
@@ -244,7 +271,12 @@ mod cases {
         let at = ds.list("/conf/compact/", Some(r2)).await?;
         ensure!(at.kvs.len() == 1 && at.kvs[0].value == b"2", "{:?}", at.kvs);
         match ds.compact(r2).await {
-            Err(Error::Compacted { .. }) => {}
+            Err(Error::Compacted {
+                compact_revision, ..
+            }) => ensure!(
+                compact_revision == r2,
+                "compacting twice names compaction revision {compact_revision}, want {r2}"
+            ),
             other => bail!("compacting twice: {other:?}"),
         }
         Ok(())
@@ -318,6 +350,7 @@ mod cases {
                 compare: vec![
                     Compare::ModRevision("/conf/txn/a".into(), r0),
                     Compare::Absent("/conf/txn/b".into()),
+                    Compare::Exists("/conf/txn/gone".into()),
                 ],
                 success: vec![
                     TxnOp::Put {
@@ -463,6 +496,10 @@ mod cases {
             Err(Error::LeaseNotFound(id)) => ensure!(id == lease),
             other => bail!("second revoke: {other:?}"),
         }
+        match ds.lease_keep_alive(lease).await {
+            Err(Error::LeaseNotFound(id)) => ensure!(id == lease),
+            other => bail!("keep-alive of a revoked lease: {other:?}"),
+        }
         Ok(())
     }
 
@@ -511,6 +548,216 @@ mod cases {
         ensure!(ds.get("/conf/nolease/a").await?.0.is_none());
         Ok(())
     }
+    pub async fn reads_and_compaction_in_the_future_fail(ds: Arc<dyn Datastore>) -> Result<()> {
+        let r = ds.put("/conf/future/a", b"1".to_vec(), None).await?;
+        match ds.list("/conf/future/", Some(r + 10)).await {
+            Err(Error::Backend(_)) => {}
+            other => bail!("list at a future revision: {other:?}"),
+        }
+        match ds.compact(r + 10).await {
+            Err(Error::Backend(_)) => {}
+            other => bail!("compaction at a future revision: {other:?}"),
+        }
+        let now = ds.list("/conf/future/", Some(r)).await?;
+        ensure!(now.kvs.len() == 1, "history lost by a refused compaction");
+        Ok(())
+    }
+
+    pub async fn watch_from_a_future_revision_waits_for_it(ds: Arc<dyn Datastore>) -> Result<()> {
+        let r = ds.put("/conf/wf/a", b"0".to_vec(), None).await?;
+        let mut ws = ds.watch("/conf/wf/", r + 3).await?;
+        ds.put("/conf/wf/a", b"1".to_vec(), None).await?;
+        ds.put("/conf/wf/a", b"2".to_vec(), None).await?;
+        let r3 = ds.put("/conf/wf/a", b"3".to_vec(), None).await?;
+        ensure!(r3 == r + 3);
+        ensure!(summaries(&next_batch(&mut ws).await?) == [put("/conf/wf/a", "3", r3, Some("2"))]);
+        Ok(())
+    }
+
+    /// A transaction of `n` puts under `prefix`, one key each.
+    fn puts(prefix: &str, n: usize) -> Vec<TxnOp> {
+        (0..n)
+            .map(|i| TxnOp::Put {
+                key: format!("{prefix}{i:03}"),
+                value: b"v".to_vec(),
+                lease: None,
+            })
+            .collect()
+    }
+
+    pub async fn txn_over_etcds_operation_limit_is_refused(ds: Arc<dyn Datastore>) -> Result<()> {
+        let full = ds
+            .txn(Txn {
+                compare: vec![],
+                success: puts("/conf/ops/full/", datastore::MAX_TXN_OPS),
+                failure: vec![],
+            })
+            .await?;
+        ensure!(full.succeeded && full.results.len() == datastore::MAX_TXN_OPS);
+        let before = ds.get("/x").await?.1;
+        let over = [
+            Txn {
+                compare: vec![],
+                success: puts("/conf/ops/over/", datastore::MAX_TXN_OPS + 1),
+                failure: vec![],
+            },
+            // etcd checks both branches before it evaluates the compares.
+            Txn {
+                compare: vec![],
+                success: vec![],
+                failure: puts("/conf/ops/over/", datastore::MAX_TXN_OPS + 1),
+            },
+            Txn {
+                compare: (0..=datastore::MAX_TXN_OPS)
+                    .map(|i| Compare::Absent(format!("/conf/ops/over/{i:03}")))
+                    .collect(),
+                success: puts("/conf/ops/over/", 1),
+                failure: vec![],
+            },
+        ];
+        for (i, txn) in over.into_iter().enumerate() {
+            match ds.txn(txn).await {
+                Err(Error::Backend(_)) => {}
+                other => bail!("over-limit transaction {i}: {other:?}"),
+            }
+        }
+        ensure!(ds.list("/conf/ops/over/", None).await?.kvs.is_empty());
+        ensure!(
+            ds.get("/x").await?.1 == before,
+            "a refused transaction moved the revision"
+        );
+        Ok(())
+    }
+
+    pub async fn txn_writing_a_key_twice_is_refused_in_either_branch(
+        ds: Arc<dyn Datastore>,
+    ) -> Result<()> {
+        let k = "/conf/dup/a";
+        let r = ds.put(k, b"0".to_vec(), None).await?;
+        let put = |v: &str| TxnOp::Put {
+            key: k.into(),
+            value: v.as_bytes().to_vec(),
+            lease: None,
+        };
+        let delete = || TxnOp::Delete { key: k.into() };
+        let refused = [
+            (vec![put("1"), put("2")], vec![]),
+            (vec![put("1"), delete()], vec![]),
+            (vec![delete(), put("1")], vec![]),
+            // The branch not taken is checked too.
+            (vec![], vec![put("1"), put("2")]),
+        ];
+        for (i, (success, failure)) in refused.into_iter().enumerate() {
+            match ds
+                .txn(Txn {
+                    compare: vec![],
+                    success,
+                    failure,
+                })
+                .await
+            {
+                Err(Error::Backend(_)) => {}
+                other => bail!("transaction {i} writing {k} twice: {other:?}"),
+            }
+        }
+        let (kv, rev) = ds.get(k).await?;
+        ensure!(kv.map(|kv| kv.value) == Some(b"0".to_vec()) && rev == r);
+        // Deleting one key twice is not a conflict: the second delete finds nothing.
+        let resp = ds
+            .txn(Txn {
+                compare: vec![],
+                success: vec![delete(), delete()],
+                failure: vec![],
+            })
+            .await?;
+        ensure!(resp.succeeded && resp.revision == r + 1, "{resp:?}");
+        match resp.results.as_slice() {
+            [
+                TxnOpResult::Delete { deleted: Some(kv) },
+                TxnOpResult::Delete { deleted: None },
+            ] => ensure!(kv.value == b"0"),
+            other => bail!("two deletes of one key: {other:?}"),
+        }
+        Ok(())
+    }
+
+    pub async fn a_request_over_etcds_size_limit_is_refused(ds: Arc<dyn Datastore>) -> Result<()> {
+        const MIB: usize = 1024 * 1024;
+        let r = ds.put("/conf/size/ok", vec![b'v'; MIB], None).await?;
+        match ds
+            .put("/conf/size/big", vec![b'v'; MIB * 7 / 4], None)
+            .await
+        {
+            Err(Error::Backend(_)) => {}
+            other => bail!("a put of 1.75 MiB: {other:?}"),
+        }
+        // Two values that each fit, in one transaction that does not.
+        let txn = Txn {
+            compare: vec![],
+            success: ["/conf/size/t1", "/conf/size/t2"]
+                .map(|key| TxnOp::Put {
+                    key: key.into(),
+                    value: vec![b'v'; MIB],
+                    lease: None,
+                })
+                .into(),
+            failure: vec![],
+        };
+        match ds.txn(txn).await {
+            Err(Error::Backend(_)) => {}
+            other => bail!("a transaction of 2 MiB: {other:?}"),
+        }
+        let left = ds.list("/conf/size/", None).await?;
+        ensure!(
+            left.kvs.len() == 1 && left.revision == r,
+            "refused writes landed"
+        );
+        Ok(())
+    }
+
+    pub async fn the_empty_key_is_refused(ds: Arc<dyn Datastore>) -> Result<()> {
+        let before = ds.get("/x").await?.1;
+        let refused = [
+            ds.put("", b"v".to_vec(), None).await.map(|_| ()),
+            ds.create("", b"v".to_vec(), None).await.map(|_| ()),
+            ds.update("", b"v".to_vec(), 1).await.map(|_| ()),
+            ds.delete("", None).await.map(|_| ()),
+            ds.get("").await.map(|_| ()),
+            ds.txn(Txn {
+                compare: vec![],
+                success: vec![TxnOp::Put {
+                    key: String::new(),
+                    value: b"v".to_vec(),
+                    lease: None,
+                }],
+                failure: vec![],
+            })
+            .await
+            .map(|_| ()),
+        ];
+        for (i, result) in refused.into_iter().enumerate() {
+            match result {
+                Err(Error::Backend(_)) => {}
+                other => bail!("operation {i} on the empty key: {other:?}"),
+            }
+        }
+        ensure!(ds.get("/x").await?.1 == before);
+        Ok(())
+    }
+
+    pub async fn a_short_lease_ttl_is_raised_to_etcds_minimum(
+        ds: Arc<dyn Datastore>,
+    ) -> Result<()> {
+        let lease = ds.lease_grant(1).await?;
+        let ttl = ds
+            .lease_time_to_live(lease)
+            .await?
+            .context("no TTL for a live lease")?;
+        ensure!(ttl.granted == 2, "{ttl:?}");
+        ensure!(ds.lease_keep_alive(lease).await? == 2);
+        ds.lease_revoke(lease).await?;
+        Ok(())
+    }
 }
 
 macro_rules! conformance {
@@ -540,6 +787,17 @@ macro_rules! conformance {
                 }
             )*
         }
+        mod etcd_server {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $case() -> Result<()> {
+                    let server = fake_etcd::FakeEtcd::start().await?;
+                    let ds = server.client().await?;
+                    cases::$case(Arc::new(ds)).await
+                }
+            )*
+        }
     };
 }
 
@@ -563,4 +821,11 @@ conformance!(
     update_keeps_the_lease,
     lease_time_to_live_and_list_report_live_leases,
     put_with_an_unknown_lease_fails,
+    reads_and_compaction_in_the_future_fail,
+    watch_from_a_future_revision_waits_for_it,
+    txn_over_etcds_operation_limit_is_refused,
+    txn_writing_a_key_twice_is_refused_in_either_branch,
+    a_request_over_etcds_size_limit_is_refused,
+    the_empty_key_is_refused,
+    a_short_lease_ttl_is_raised_to_etcds_minimum,
 );

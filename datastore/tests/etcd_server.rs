@@ -1,121 +1,23 @@
-//! The fake etcd (`datastore::etcd_server`) against real etcd clients: `etcdctl` (etcd's own Go
-//! client) and our production backend `EtcdDatastore` (etcd-client). Each test serves a fresh
-//! `MemoryDatastore` on a loopback port, so the fake answers what a real etcd answers in the
-//! cases our code and operators rely on.
+//! What is specific to our etcd server (`datastore::etcd_server`): `etcdctl` (etcd's own Go
+//! client) against it — output, key ranges, `txn` compares, compaction and leases as operators
+//! see them, etcd's error texts — and a watch of our production backend (`EtcdDatastore`) that
+//! outlives a restart of the server. The `Datastore` semantics through `EtcdDatastore` are the
+//! shared cases of `tests/conformance.rs`, which run against this server too.
 
-use std::net::SocketAddr;
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use datastore::etcd::{EtcdConfig, EtcdDatastore};
-use datastore::memory::MemoryDatastore;
-use datastore::{Compare, Datastore, Error, Txn, TxnOp, TxnOpResult, WatchEvent, WatchStream};
+use datastore::{Datastore, WatchEvent, WatchStream};
+use fake_etcd::FakeEtcd as Fake;
 use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
+mod fake_etcd;
+
 /// How long a test waits for a watch batch or a line of `etcdctl watch` output.
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A fake etcd on loopback, on a runtime of its own: [`Fake::kill`] drops every connection and
-/// watch at once, like killing etcd, while the store lives on.
-struct Fake {
-    store: MemoryDatastore,
-    addr: SocketAddr,
-    runtime: Option<tokio::runtime::Runtime>,
-}
-
-impl Fake {
-    async fn start() -> Result<Fake> {
-        Fake::serve(MemoryDatastore::new(), "127.0.0.1:0".parse()?).await
-    }
-
-    /// Serves `store` on `addr` (port 0: any free port).
-    async fn serve(store: MemoryDatastore, addr: SocketAddr) -> Result<Fake> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()?;
-        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-        let served: Arc<dyn Datastore> = Arc::new(store.clone());
-        runtime.spawn(async move {
-            // A restart on the port of a killed server may find the old listener still closing
-            // (its runtime shuts down in the background): retry for a while.
-            let mut attempts = 0;
-            let listener = loop {
-                match bind(addr) {
-                    Ok(l) => break l,
-                    Err(_) if attempts < 50 && addr.port() != 0 => {
-                        attempts += 1;
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                    Err(e) => {
-                        let _ = bound_tx.send(Err(e));
-                        return;
-                    }
-                }
-            };
-            let _ = bound_tx.send(listener.local_addr());
-            let incoming = futures::stream::unfold(listener, |listener| async move {
-                let next = listener.accept().await.map(|(stream, _)| stream);
-                Some((next, listener))
-            });
-            if let Err(e) = datastore::etcd_server::serve(served, incoming).await {
-                eprintln!("fake etcd stopped: {e}");
-            }
-        });
-        let addr = match bound_rx.await.context("fake etcd task died") {
-            Ok(Ok(addr)) => addr,
-            // Never drop a runtime inside an async context: shut it down in the background.
-            Ok(Err(e)) => {
-                runtime.shutdown_background();
-                return Err(e.into());
-            }
-            Err(e) => {
-                runtime.shutdown_background();
-                return Err(e);
-            }
-        };
-        Ok(Fake {
-            store,
-            addr,
-            runtime: Some(runtime),
-        })
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn kill(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-
-    /// Our production backend, configured for this server as for a real etcd.
-    async fn client(&self) -> Result<EtcdDatastore> {
-        let mut cfg = EtcdConfig::with_endpoints([self.endpoint()]);
-        cfg.request_timeout = Duration::from_secs(5);
-        Ok(EtcdDatastore::connect(&cfg).await?)
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A listener that can take over the port of a killed server at once.
-fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(128)
-}
 
 async fn next_batch(ws: &mut WatchStream) -> Result<Vec<WatchEvent>> {
     match tokio::time::timeout(WAIT, ws.next()).await {
@@ -377,201 +279,53 @@ async fn etcdctl_compaction_and_leases() -> Result<()> {
     Ok(())
 }
 
+#[tokio::test]
+async fn etcdctl_sees_etcds_refusals_of_malformed_transactions() -> Result<()> {
+    if !require_etcdctl("etcdctl_sees_etcds_refusals_of_malformed_transactions") {
+        return Ok(());
+    }
+    let fake = Fake::start().await?;
+    let twice = "\nput /calico/d 1\nput /calico/d 2\n\n\n";
+    match etcdctl_with_input(&fake, &["txn"], twice).await {
+        Err(e) => ensure!(
+            e.to_string()
+                .contains("etcdserver: duplicate key given in txn request"),
+            "{e}"
+        ),
+        Ok(out) => bail!("a txn putting one key twice answered {out:?}"),
+    }
+    // The branch not taken is checked too.
+    let in_failure =
+        "create(\"/calico/d\") = \"0\"\n\nput /calico/e 1\n\nput /calico/d 1\ndel /calico/d\n\n";
+    match etcdctl_with_input(&fake, &["txn"], in_failure).await {
+        Err(e) => ensure!(e.to_string().contains("duplicate key"), "{e}"),
+        Ok(out) => bail!("a txn with a put and delete of one key answered {out:?}"),
+    }
+    let many: String = (0..=datastore::MAX_TXN_OPS)
+        .map(|i| format!("put /calico/m{i} v\n"))
+        .collect();
+    match etcdctl_with_input(&fake, &["txn"], &format!("\n{many}\n\n")).await {
+        Err(e) => ensure!(
+            e.to_string()
+                .contains("etcdserver: too many operations in txn request"),
+            "{e}"
+        ),
+        Ok(out) => bail!(
+            "a txn of {} puts answered {out:?}",
+            datastore::MAX_TXN_OPS + 1
+        ),
+    }
+    ensure!(
+        etcdctl(&fake, &["get", "--prefix", "/calico/"])
+            .await?
+            .is_empty(),
+        "a refused transaction wrote"
+    );
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // EtcdDatastore (etcd-client)
-
-#[tokio::test]
-async fn backend_create_compare_and_swap_and_delete() -> Result<()> {
-    let fake = Fake::start().await?;
-    let ds = fake.client().await?;
-    let r1 = ds.create("/t/a", b"1".to_vec(), None).await?;
-    match ds.create("/t/a", b"again".to_vec(), None).await {
-        Err(Error::AlreadyExists { key }) => ensure!(key == "/t/a"),
-        other => bail!("second create: {other:?}"),
-    }
-    let r2 = ds.update("/t/a", b"2".to_vec(), r1).await?;
-    ensure!(r2 > r1);
-    match ds.update("/t/a", b"stale".to_vec(), r1).await {
-        Err(Error::Conflict { actual, .. }) => ensure!(actual == r2, "conflict names {actual}"),
-        other => bail!("stale update: {other:?}"),
-    }
-    match ds.update("/t/missing", b"x".to_vec(), 1).await {
-        Err(Error::NotFound { .. }) => {}
-        other => bail!("update of a missing key: {other:?}"),
-    }
-    let (kv, rev) = ds.get("/t/a").await?;
-    let kv = kv.context("/t/a vanished")?;
-    ensure!(kv.value == b"2" && kv.version == 2 && kv.create_revision == r1 && rev == r2);
-    match ds.delete("/t/a", Some(r1)).await {
-        Err(Error::Conflict { .. }) => {}
-        other => bail!("delete at a stale revision: {other:?}"),
-    }
-    let deleted = ds.delete("/t/a", Some(r2)).await?;
-    ensure!(deleted.value == b"2" && deleted.mod_revision == r2);
-    match ds.delete("/t/a", None).await {
-        Err(Error::NotFound { .. }) => {}
-        other => bail!("second delete: {other:?}"),
-    }
-    Ok(())
-}
-
-#[tokio::test]
-async fn backend_txn_commits_one_branch_at_one_revision() -> Result<()> {
-    let fake = Fake::start().await?;
-    let ds = fake.client().await?;
-    let ra = ds.put("/t/a", b"1".to_vec(), None).await?;
-    let ok = ds
-        .txn(Txn {
-            compare: vec![
-                Compare::ModRevision("/t/a".into(), ra),
-                Compare::Absent("/t/b".into()),
-                Compare::Exists("/t/a".into()),
-            ],
-            success: vec![
-                TxnOp::Put {
-                    key: "/t/b".into(),
-                    value: b"b".to_vec(),
-                    lease: None,
-                },
-                TxnOp::Delete { key: "/t/a".into() },
-                TxnOp::Get { key: "/t/b".into() },
-            ],
-            failure: vec![],
-        })
-        .await?;
-    ensure!(ok.succeeded && ok.revision == ra + 1, "{ok:?}");
-    ensure!(
-        matches!(&ok.results[..], [
-            TxnOpResult::Put { revision },
-            TxnOpResult::Delete { deleted: Some(a) },
-            TxnOpResult::Get { kv: Some(b) },
-        ] if *revision == ok.revision && a.value == b"1" && b.value == b"b"),
-        "{:?}",
-        ok.results
-    );
-    let failed = ds
-        .txn(Txn {
-            compare: vec![Compare::ModRevision("/t/b".into(), ra)],
-            success: vec![TxnOp::Delete { key: "/t/b".into() }],
-            failure: vec![TxnOp::Get { key: "/t/b".into() }],
-        })
-        .await?;
-    ensure!(
-        !failed.succeeded && failed.revision == ok.revision,
-        "{failed:?}"
-    );
-    ensure!(
-        matches!(&failed.results[..], [TxnOpResult::Get { kv: Some(b) }] if b.value == b"b"),
-        "{:?}",
-        failed.results
-    );
-    Ok(())
-}
-
-#[tokio::test]
-async fn backend_list_and_watch_replay_history() -> Result<()> {
-    let fake = Fake::start().await?;
-    let ds = fake.client().await?;
-    let r1 = ds.put("/w/a", b"1".to_vec(), None).await?;
-    ds.put("/other", b"x".to_vec(), None).await?;
-    let r3 = ds.put("/w/a", b"2".to_vec(), None).await?;
-    let r4 = ds.put("/w/b", b"b".to_vec(), None).await?;
-    ds.delete("/w/a", None).await?;
-    let r5 = r4 + 1;
-    let then = ds.list("/w/", Some(r3)).await?;
-    ensure!(then.revision == r3 && then.kvs.len() == 1 && then.kvs[0].value == b"2");
-    let now = ds.list("/w/", None).await?;
-    ensure!(now.revision == r5 && now.kvs.len() == 1 && now.kvs[0].key == "/w/b");
-    let mut ws = ds.watch("/w/", r1).await?;
-    ensure!(summary(&next_batch(&mut ws).await?) == [put_ev("/w/a", "1", r1, None)]);
-    ensure!(summary(&next_batch(&mut ws).await?) == [put_ev("/w/a", "2", r3, Some("1"))]);
-    ensure!(summary(&next_batch(&mut ws).await?) == [put_ev("/w/b", "b", r4, None)]);
-    ensure!(
-        summary(&next_batch(&mut ws).await?)
-            == [(false, "/w/a".into(), String::new(), r5, Some("2".into()))]
-    );
-    let r6 = ds.put("/w/c", b"live".to_vec(), None).await?;
-    ensure!(summary(&next_batch(&mut ws).await?) == [put_ev("/w/c", "live", r6, None)]);
-    let mut from_now = ds.watch("/w/", 0).await?;
-    let r7 = ds.put("/w/c", b"newer".to_vec(), None).await?;
-    ensure!(
-        summary(&next_batch(&mut from_now).await?) == [put_ev("/w/c", "newer", r7, Some("live"))]
-    );
-    Ok(())
-}
-
-#[tokio::test]
-async fn backend_sees_compaction_on_list_and_watch() -> Result<()> {
-    let fake = Fake::start().await?;
-    let ds = fake.client().await?;
-    let r1 = ds.put("/c/a", b"1".to_vec(), None).await?;
-    let r2 = ds.put("/c/a", b"2".to_vec(), None).await?;
-    ds.put("/c/a", b"3".to_vec(), None).await?;
-    ds.compact(r2).await?;
-    match ds.list("/c/", Some(r1)).await {
-        Err(Error::Compacted {
-            requested,
-            compact_revision,
-        }) => ensure!(requested == r1 && compact_revision == r2),
-        other => bail!("list below compaction: {other:?}"),
-    }
-    match ds.compact(r2).await {
-        Err(Error::Compacted { .. }) => {}
-        other => bail!("compacting twice: {other:?}"),
-    }
-    let mut ws = ds.watch("/c/", r1).await?;
-    let batch = next_batch(&mut ws).await?;
-    ensure!(
-        batch
-            == [WatchEvent::Compacted {
-                compact_revision: r2
-            }],
-        "{batch:?}"
-    );
-    match tokio::time::timeout(WAIT, ws.next()).await {
-        Ok(None) => Ok(()),
-        other => bail!("watch continued after Compacted: {other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn backend_leases_keep_alive_revoke_and_expire() -> Result<()> {
-    let fake = Fake::start().await?;
-    let ds = fake.client().await?;
-    let lease = ds.lease_grant(60).await?;
-    let r = ds.put("/l/a", b"a".to_vec(), Some(lease)).await?;
-    ensure!(ds.get("/l/a").await?.0.map(|kv| kv.lease) == Some(lease));
-    ensure!(ds.lease_keep_alive(lease).await? == 60);
-    let mut ws = ds.watch("/l/", r + 1).await?;
-    ds.lease_revoke(lease).await?;
-    let batch = summary(&next_batch(&mut ws).await?);
-    ensure!(
-        batch.len() == 1 && !batch[0].0 && batch[0].1 == "/l/a",
-        "{batch:?}"
-    );
-    match ds.lease_keep_alive(lease).await {
-        Err(Error::LeaseNotFound(id)) => ensure!(id == lease),
-        other => bail!("keep-alive of a revoked lease: {other:?}"),
-    }
-    match ds.put("/l/b", b"b".to_vec(), Some(0x7777)).await {
-        Err(Error::LeaseNotFound(id)) => ensure!(id == 0x7777),
-        other => bail!("put with an unknown lease: {other:?}"),
-    }
-    // Expiry runs on the store's clock: real time here.
-    let short = ds.lease_grant(2).await?;
-    ds.put("/l/c", b"c".to_vec(), Some(short)).await?;
-    let batch = summary(&next_batch(&mut ws).await?);
-    ensure!(
-        batch.len() == 1 && batch[0].1 == "/l/c" && batch[0].0,
-        "{batch:?}"
-    );
-    let batch = summary(&next_batch(&mut ws).await?);
-    ensure!(
-        batch.len() == 1 && batch[0].1 == "/l/c" && !batch[0].0,
-        "expiry: {batch:?}"
-    );
-    Ok(())
-}
 
 #[tokio::test]
 async fn backend_watch_resumes_without_gap_or_duplicate_after_the_server_restarts() -> Result<()> {

@@ -96,13 +96,15 @@ impl EtcdDatastore {
     }
 
     /// The oldest revision still available, learned from a watch that etcd cancels because its
-    /// start revision `requested` was compacted; 0 if etcd does not say in time. Used only to
-    /// complete an [`Error::Compacted`].
-    async fn compact_revision(&self, requested: Revision) -> Revision {
+    /// start revision was compacted; 0 if etcd does not say in time. The watch starts at revision
+    /// 1, which every compaction has removed — not at the revision the failed request asked for,
+    /// which is still readable when it is the compaction revision itself (compacting twice).
+    /// Used only to complete an [`Error::Compacted`].
+    async fn compact_revision(&self) -> Revision {
         let probe = self
             .members
             .call("compaction probe", true, move |client| async move {
-                let opts = WatchOptions::new().with_start_revision(requested);
+                let opts = WatchOptions::new().with_start_revision(1);
                 let mut ws = client.watch_client().watch("\0", Some(opts)).await?;
                 for _ in 0..2 {
                     match ws.message().await? {
@@ -125,7 +127,7 @@ impl EtcdDatastore {
         match err {
             Error::Compacted { .. } => Error::Compacted {
                 requested,
-                compact_revision: self.compact_revision(requested).await,
+                compact_revision: self.compact_revision().await,
             },
             other => other,
         }

@@ -4,6 +4,7 @@
 use etcd_client::proto::{PbEvent, PbKeyValue, PbResponseHeader};
 use tonic::Status;
 
+use crate::limits::{DUPLICATE_KEY, EMPTY_KEY, TOO_LARGE, TOO_MANY_OPS};
 use crate::{Error, KeyValue, Revision, WatchEvent};
 
 /// The cluster ID this server reports in every response header (any non-zero value works; etcd
@@ -22,8 +23,6 @@ pub(crate) const EVENT_DELETE: i32 = 1;
 pub(crate) const COMPACTED: &str = "etcdserver: mvcc: required revision has been compacted";
 /// The status etcd returns for a read at a revision the store has not reached.
 pub(crate) const FUTURE_REVISION: &str = "etcdserver: mvcc: required revision is a future revision";
-/// The status etcd returns for a transaction that writes one key twice.
-pub(crate) const DUPLICATE_KEY: &str = "etcdserver: duplicate key given in txn request";
 /// The status etcd returns for an unknown lease.
 pub(crate) const LEASE_NOT_FOUND: &str = "etcdserver: requested lease not found";
 
@@ -77,7 +76,7 @@ pub(crate) fn event_to_pb(event: WatchEvent, with_prev: bool) -> Option<PbEvent>
 /// The key of a write request as a string: this server's stores key by UTF-8 strings.
 pub(crate) fn key_str(key: &[u8]) -> Result<&str, Status> {
     if key.is_empty() {
-        return Err(Status::invalid_argument("etcdserver: key is not provided"));
+        return Err(Status::invalid_argument(EMPTY_KEY));
     }
     std::str::from_utf8(key).map_err(|_| {
         Status::invalid_argument(format!(
@@ -98,11 +97,17 @@ pub(crate) fn status(err: Error) -> Status {
         Error::AlreadyExists { .. } | Error::NotFound { .. } | Error::Conflict { .. } => {
             Status::internal(err.to_string())
         }
-        // The trait has no variants for these two; the backends say so in words.
+        // The trait has no variant for this one; the backends say so in words.
         Error::Backend(ref msg) if msg.contains("future") => Status::out_of_range(FUTURE_REVISION),
-        Error::Backend(ref msg) if msg.contains("more than once") => {
-            Status::invalid_argument(DUPLICATE_KEY)
+        // What etcd refuses before running a request: the backend used etcd's words.
+        Error::Backend(ref msg) => {
+            match [DUPLICATE_KEY, EMPTY_KEY, TOO_LARGE, TOO_MANY_OPS]
+                .into_iter()
+                .find(|text| msg.contains(text))
+            {
+                Some(text) => Status::invalid_argument(text),
+                None => Status::unknown(err.to_string()),
+            }
         }
-        Error::Backend(_) => Status::unknown(err.to_string()),
     }
 }

@@ -66,7 +66,10 @@ impl KeyRange {
     }
 
     pub(crate) fn contains(&self, key: &str) -> bool {
-        let key = key.as_bytes();
+        self.contains_bytes(key.as_bytes())
+    }
+
+    pub(crate) fn contains_bytes(&self, key: &[u8]) -> bool {
         match &self.end {
             End::Single => key == self.start.as_slice(),
             End::Unbounded => key >= self.start.as_slice(),

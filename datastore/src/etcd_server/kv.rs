@@ -71,7 +71,7 @@ impl PbKvService for KvService {
     ) -> Result<Response<PbDeleteResponse>, Status> {
         let req = request.into_inner();
         if req.key.is_empty() {
-            return Err(Status::invalid_argument("etcdserver: key is not provided"));
+            return Err(Status::invalid_argument(crate::limits::EMPTY_KEY));
         }
         tracing::trace!(key = %String::from_utf8_lossy(&req.key), "etcd server: delete");
         txn::delete_range(&*self.store, req)
@@ -110,7 +110,7 @@ pub(crate) async fn range(
     req: &PbRangeRequest,
 ) -> Result<PbRangeResponse, Status> {
     if req.key.is_empty() {
-        return Err(Status::invalid_argument("etcdserver: key is not provided"));
+        return Err(Status::invalid_argument(crate::limits::EMPTY_KEY));
     }
     let range = KeyRange::new(&req.key, &req.range_end);
     let at = (req.revision > 0).then_some(req.revision);

@@ -43,6 +43,7 @@ pub(crate) async fn execute(
     store: &dyn Datastore,
     req: &PbTxnRequest,
 ) -> Result<Committed, Status> {
+    super::limits::check_txn(req)?;
     let compared = compared_keys(&req.compare)?;
     for _ in 0..MAX_ATTEMPTS {
         let snapshot = read_snapshot(store, &compared).await?;
@@ -141,7 +142,7 @@ fn compared_keys(compare: &[PbCompare]) -> Result<Vec<Vec<u8>>, Status> {
             ));
         }
         if c.key.is_empty() {
-            return Err(Status::invalid_argument("etcdserver: key is not provided"));
+            return Err(Status::invalid_argument(crate::limits::EMPTY_KEY));
         }
         if !keys.contains(&c.key) {
             keys.push(c.key.clone());

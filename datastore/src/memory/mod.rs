@@ -6,6 +6,9 @@
 //! Time is tokio's (`tokio::time::Instant`, `sleep_until`), so lease expiry follows turmoil's
 //! simulated clock. Nothing here is global: each [`MemoryDatastore::new`] is a separate store.
 //!
+//! What etcd refuses before running a request (the empty key, transactions over 128 ops or writing
+//! a key twice, writes over 1.5 MiB) is refused here too ([`crate::limits`]).
+//!
 //! Differences from etcd worth knowing: lease IDs are sequential from 1 (deterministic in the
 //! simulation), lease expiry is exact (etcd checks every 500 ms), and history is kept until
 //! [`Datastore::compact`] is called (there is no automatic compaction).
@@ -23,6 +26,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::limits::{check_key, check_put};
 use crate::{
     Datastore, Error, KeyValue, LeaseId, LeaseTtl, ListResult, Result, Revision, Txn, TxnResponse,
     WatchStream,
@@ -157,6 +161,7 @@ async fn reap(shared: Weak<Shared>) {
 #[async_trait]
 impl Datastore for MemoryDatastore {
     async fn get(&self, key: &str) -> Result<(Option<KeyValue>, Revision)> {
+        check_key(key)?;
         self.with_store(|s| Ok((s.current(key).cloned(), s.revision())))
     }
 
@@ -183,6 +188,7 @@ impl Datastore for MemoryDatastore {
     }
 
     async fn create(&self, key: &str, value: Vec<u8>, lease: Option<LeaseId>) -> Result<Revision> {
+        check_put(key, &value)?;
         self.with_store(|s| {
             s.write(|b| {
                 if b.current(key).is_some() {
@@ -197,6 +203,7 @@ impl Datastore for MemoryDatastore {
     }
 
     async fn put(&self, key: &str, value: Vec<u8>, lease: Option<LeaseId>) -> Result<Revision> {
+        check_put(key, &value)?;
         self.with_store(|s| {
             s.write(|b| {
                 Ok(b.put(key, value, LeaseChoice::Set(lease.unwrap_or(0)))?
@@ -206,6 +213,7 @@ impl Datastore for MemoryDatastore {
     }
 
     async fn update(&self, key: &str, value: Vec<u8>, expected: Revision) -> Result<Revision> {
+        check_put(key, &value)?;
         self.with_store(|s| {
             s.write(|b| {
                 let actual =
@@ -227,6 +235,7 @@ impl Datastore for MemoryDatastore {
     }
 
     async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<KeyValue> {
+        check_key(key)?;
         self.with_store(|s| {
             s.write(|b| {
                 let not_found = || Error::NotFound {

@@ -138,26 +138,15 @@ impl Store {
         Ok(out)
     }
 
-    /// Checks a transaction before any of it is applied: leases exist, no key written twice.
-    fn validate_ops(&self, ops: &[TxnOp]) -> Result<()> {
-        let mut seen = BTreeSet::new();
+    /// Checks the branch a transaction takes before any of it is applied: its leases exist.
+    /// (What etcd refuses whichever branch is taken, [`crate::limits::check_txn`] has refused.)
+    fn check_leases(&self, ops: &[TxnOp]) -> Result<()> {
         for op in ops {
-            let key = match op {
-                TxnOp::Put { key, lease, .. } => {
-                    if let Some(l) = lease.filter(|l| *l != 0)
-                        && !self.leases.contains(l)
-                    {
-                        return Err(Error::LeaseNotFound(l));
-                    }
-                    key
-                }
-                TxnOp::Delete { key } => key,
-                TxnOp::Get { .. } => continue,
-            };
-            if !seen.insert(key.as_str()) {
-                return Err(Error::Backend(format!(
-                    "transaction writes key {key} more than once"
-                )));
+            if let TxnOp::Put { lease: Some(l), .. } = op
+                && *l != 0
+                && !self.leases.contains(*l)
+            {
+                return Err(Error::LeaseNotFound(*l));
             }
         }
         Ok(())
@@ -174,9 +163,10 @@ impl Store {
     }
 
     pub(super) fn txn(&mut self, txn: crate::Txn) -> Result<TxnResponse> {
+        crate::limits::check_txn(&txn)?;
         let succeeded = txn.compare.iter().all(|c| self.compare_holds(c));
         let ops = if succeeded { txn.success } else { txn.failure };
-        self.validate_ops(&ops)?;
+        self.check_leases(&ops)?;
         let results = self.write(|b| {
             let mut results = Vec::with_capacity(ops.len());
             for op in ops {
@@ -284,7 +274,8 @@ impl Batch<'_> {
             Ok(())
         } else {
             Err(Error::Backend(format!(
-                "transaction writes key {key} more than once"
+                "{}: {key} is written more than once",
+                crate::limits::DUPLICATE_KEY
             )))
         }
     }
