@@ -16,7 +16,7 @@
 
 use std::fmt;
 
-use dataplane::policy::twin::Twin;
+use dataplane::policy::twin::PolicyTwin;
 use model::policy::{Evaluator, Packet, Peer, Snapshot, resolve};
 use netns_tests::policy::program;
 use netns_tests::probe::{self, Servers};
@@ -443,8 +443,8 @@ spec:
     let text = format!("{BASE}\n---\n{extra}");
     let snapshot =
         Snapshot::from_resources(model::document::resources_from_text(&text, "log").unwrap());
-    let twin =
-        Twin::with_table(dataplane::policy::render::render(&resolve(&snapshot, "h1"))).unwrap();
+    let twin = PolicyTwin::with_table(dataplane::policy::render::render(&resolve(&snapshot, "h1")))
+        .unwrap();
     let p = packet(Tcp80, "10.65.0.1", "10.65.0.2");
     let out = twin.forward("calia0000000001", "calib0000000002", &p);
     assert!(out.accepted);

@@ -130,7 +130,7 @@ pub fn render_ip_set(id: &str, set: &IpSet) -> Vec<(String, Set)> {
                     set_type: SetType::AddrProtoPort(f),
                     elements: members
                         .iter()
-                        .filter(|m| family_of_addr(&m.addr) == f)
+                        .filter(|m| Family::of_addr(&m.addr) == f)
                         .map(|m| Element::AddrProtoPort(m.addr, m.protocol, m.port))
                         .collect(),
                 },
@@ -145,7 +145,7 @@ pub fn render_ip_set(id: &str, set: &IpSet) -> Vec<(String, Set)> {
 pub fn nets_set(f: Family, nets: &BTreeSet<IpNet>) -> Set {
     Set {
         set_type: SetType::Nets(f),
-        elements: cover(nets.iter().filter(|n| family_of(n) == f).copied())
+        elements: cover(nets.iter().filter(|n| Family::of(n) == f).copied())
             .into_iter()
             .map(Element::Net)
             .collect(),
@@ -168,17 +168,6 @@ pub fn cover(nets: impl IntoIterator<Item = IpNet>) -> BTreeSet<IpNet> {
         out.push(n);
     }
     out.into_iter().collect()
-}
-
-pub(crate) fn family_of(n: &IpNet) -> Family {
-    match n {
-        IpNet::V4(_) => Family::V4,
-        IpNet::V6(_) => Family::V6,
-    }
-}
-
-fn family_of_addr(a: &std::net::IpAddr) -> Family {
-    if a.is_ipv4() { Family::V4 } else { Family::V6 }
 }
 
 /// The rules every endpoint chain starts with.

@@ -28,11 +28,9 @@
 
 use model::policy::{FailsafePort, HostPolicy, PortRange};
 
-use super::{
-    TierStyle, direction_chain, endpoint_prologue, family_of, iface, tier_rules, workload_prefixes,
-};
+use super::{TierStyle, direction_chain, endpoint_prologue, iface, tier_rules, workload_prefixes};
 use crate::policy::ir::{
-    Chain, DispatchMap, Hook, IfField, IfName, MARK_ACCEPT, MARK_PASS, Match, Rule, Side,
+    Chain, DispatchMap, Family, Hook, IfField, IfName, MARK_ACCEPT, MARK_PASS, Match, Rule, Side,
     Statement, Table, Verdict,
 };
 use crate::policy::names;
@@ -75,7 +73,7 @@ fn failsafe_rules(ports: &[FailsafePort], port: Port, net_side: Side, what: &str
                     0,
                     Match::Nets {
                         side: net_side,
-                        family: family_of(&net),
+                        family: Family::of(&net),
                         neg: false,
                         nets: vec![net],
                     },
