@@ -254,9 +254,19 @@ fn full_program() -> Result<()> {
     let result = (|| {
         let (mut our_times, mut base_times) = (Vec::new(), Vec::new());
         for run in 1..=5 {
-            let b = nft_f(&netns("bench-nft")?, &file)
-                .map_err(|e| format!("nft -f, run {run}: {e}"))?;
-            let o = ours(&netns("bench-nft")?, &hp).map_err(|e| format!("ours, run {run}: {e}"))?;
+            let base = || {
+                nft_f(&netns("bench-nft")?, &file).map_err(|e| format!("nft -f, run {run}: {e}"))
+            };
+            let our =
+                || ours(&netns("bench-nft")?, &hp).map_err(|e| format!("ours, run {run}: {e}"));
+            // Alternate which side goes first, so neither always runs on a warmer machine.
+            let (o, b) = if run % 2 == 1 {
+                let b = base()?;
+                (our()?, b)
+            } else {
+                let o = our()?;
+                (o, base()?)
+            };
             println!(
                 "  run {run}: ours {:.1} ms, nft -f {:.1} ms, ratio {:.2}",
                 ms(o),
