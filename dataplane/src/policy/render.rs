@@ -1,5 +1,7 @@
-//! From the resolved policy model of one host to the `calico` nftables table (calico.md §2.2,
-//! §3.1, §3.4). Pure: the same [`HostPolicy`] always gives the same [`Table`].
+//! From the resolved policy model of one host to the `calico` nftables table: Felix's chains
+//! (`felix/rules/static.go` for the base chains, `felix/rules/dispatch.go` for the dispatch by
+//! interface, `felix/rules/endpoints.go` for the endpoint chains) in one `inet` table. Pure:
+//! the same [`HostPolicy`] always gives the same [`Table`].
 //!
 //! # Layout
 //!

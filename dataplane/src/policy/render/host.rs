@@ -1,5 +1,7 @@
 //! Host endpoint chains, their dispatch maps, and the base chains only host endpoints need
-//! (calico.md §2.2; Felix's raw, mangle and filter host endpoint chains).
+//! (Felix's raw, mangle and filter host endpoint chains in `felix/rules/endpoints.go` and
+//! `felix/rules/static.go`; Calico's host endpoint reference:
+//! <https://docs.tigera.io/calico/latest/reference/host-endpoints/>).
 //!
 //! Each host endpoint gets, by interface (the `*` endpoint gets `<prefix>w-any` chains and
 //! is the default of every dispatch for interfaces without an endpoint of their own, other
