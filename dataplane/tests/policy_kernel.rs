@@ -71,7 +71,7 @@ fn the_rendered_table_loads_and_a_restart_changes_nothing() {
     assert_eq!(sync(&mut p, &mut k, now), None);
     assert!(p.in_sync());
 
-    // A new programmer (calico-node restarted) with the same desired state: no change.
+    // A new reconciler (calico-node restarted) with the same desired state: no change.
     let mut p2 = PolicyReconciler::default();
     p2.set_host_policy(&hp);
     p2.set_complete();
@@ -239,7 +239,7 @@ fn strip_handles(listing: &str) -> String {
 }
 
 /// Membership churn through the netlink element path: after every change the kernel's set
-/// reads back exactly as the programmer's desired elements (overlaps, adjacency, IPv6).
+/// reads back exactly as the reconciler's desired elements (overlaps, adjacency, IPv6).
 #[test]
 fn set_member_churn_over_netlink_reads_back_exactly() {
     if !require_root("set_member_churn_over_netlink_reads_back_exactly") {

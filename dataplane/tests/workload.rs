@@ -128,7 +128,7 @@ fn two_workloads_ping_each_other_through_the_host() {
     let r = rec.sync(&mut kernel, Instant::now()).unwrap();
     assert!(r.failures.is_empty(), "{:?}", r.failures);
 
-    // Host routes, by hand (the route programmer's job).
+    // Host routes, by hand (the route reconciler's job).
     for (p, spec) in [(&a, &spec_a), (&b, &spec_b)] {
         for addr in &spec.addresses {
             let dst = if addr.is_ipv4() {

@@ -1,5 +1,5 @@
 //! Programs a host namespace's nftables policy from Calico YAML, the way calico-node will:
-//! resolve the host's policy, plan with the policy programmer, apply one transaction. The same
+//! resolve the host's policy, plan with the policy reconciler, apply one transaction. The same
 //! transaction goes to a policy twin, so tests can compare the kernel with it.
 
 use std::time::Instant;
@@ -34,13 +34,13 @@ pub fn program_snapshot(ns: &NetnsRef, node: &str, snapshot: Snapshot) -> Progra
         host_policy.problems
     );
     let mut kernel = KernelPolicy::new(ns.clone());
-    let mut programmer = PolicyReconciler::default();
-    programmer.set_host_policy(&host_policy);
-    programmer.set_complete();
-    programmer.observed(kernel.read().expect("read the table"), Instant::now());
-    let tx = programmer.plan(Instant::now()).expect("a transaction");
+    let mut reconciler = PolicyReconciler::default();
+    reconciler.set_host_policy(&host_policy);
+    reconciler.set_complete();
+    reconciler.observed(kernel.read().expect("read the table"), Instant::now());
+    let tx = reconciler.plan(Instant::now()).expect("a transaction");
     kernel.apply(&tx).unwrap_or_else(|e| panic!("{node}: {e}"));
-    programmer.applied(&tx);
+    reconciler.applied(&tx);
     let mut twin = PolicyTwin::new();
     twin.apply(&tx)
         .unwrap_or_else(|e| panic!("{node}: twin: {e}"));

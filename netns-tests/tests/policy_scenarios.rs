@@ -1,6 +1,6 @@
 //! Policy scenarios on a real kernel: one host namespace, four workload namespaces, the
 //! host's policy resolved from Calico YAML and programmed into nftables by the dataplane's
-//! policy programmer. For every scenario the same matrix (each ordered pair of workloads x
+//! policy reconciler. For every scenario the same matrix (each ordered pair of workloads x
 //! TCP 80, TCP 5432, UDP 53, ping) is computed three ways and must agree:
 //!
 //! - real traffic between the namespaces;

@@ -1,4 +1,4 @@
-//! [`RouteReconciler`]: the sans-IO core of the route programmer. It holds the desired routes
+//! [`RouteReconciler`]: the sans-IO core of the route reconciler. It holds the desired routes
 //! and its picture of the kernel, and turns them into batches of operations. The caller
 //! drives it as every [`Reconciler`]: desired routes in ([`RouteReconciler::upsert`],
 //! [`RouteReconciler::remove`], [`RouteReconciler::replace_desired`]),

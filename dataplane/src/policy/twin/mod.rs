@@ -7,7 +7,7 @@
 //! operation succeeded; otherwise the error names the operation and the object, and the table
 //! is as before (one `nft -f` run is one kernel transaction).
 //!
-//! The twin refuses what the kernel refuses, so that a programmer bug shows up in the
+//! The twin refuses what the kernel refuses, so that a reconciler bug shows up in the
 //! simulation and not first on a node:
 //!
 //! - every operation but [`Op::ReplaceTable`] needs the table to exist;
@@ -24,10 +24,11 @@
 //! - `add chain` and `add map` of an existing object do nothing (`add chain` with another hook
 //!   is refused); `add set` of an existing set adds its elements, and is refused for another
 //!   type; sets and maps share one namespace;
-//! - elements must fit the set's type; interval sets ([`SetType::Nets`]) refuse an element
-//!   overlapping another (an exact duplicate is accepted: `add element` is idempotent); deleting
-//!   an absent element is refused (ENOENT); a map element for an interface that already goes
-//!   to another chain is refused (EEXIST). Networks are stored without host bits, as nft does;
+//! - elements must fit the set's type; interval sets
+//!   ([`SetType::Nets`](super::ir::SetType::Nets)) refuse an element overlapping another (an
+//!   exact duplicate is accepted: `add element` is idempotent); deleting an absent element is
+//!   refused (ENOENT); a map element for an interface that already goes to another chain is
+//!   refused (EEXIST). Networks are stored without host bits, as nft does;
 //! - at the end of the transaction: no loop of jumps, gotos and dispatches (ELOOP), no base
 //!   chain more than 16 jumps from a chain it reaches (EMLINK), no `masquerade` reachable from
 //!   a chain other than a nat postrouting base chain (EOPNOTSUPP).
@@ -40,11 +41,11 @@
 //! replaces the current chain, `return` (or the end of a regular chain) goes back to the last
 //! return point, and returning from the base chain applies its policy (accept).
 //!
-//! [`PolicyTwin::forward`], [`PolicyTwin::to_host`] and [`PolicyTwin::from_host`] follow the first packet of a
-//! flow through every hook on its way, in kernel order: prerouting at priority raw (or output
-//! at priority raw), connection tracking, prerouting at priority mangle, then forward, input
-//! or output. The packet mark carries from hook to hook, and a `notrack` leaves the packet
-//! untracked for the later hooks.
+//! [`PolicyTwin::forward`], [`PolicyTwin::to_host`] and [`PolicyTwin::from_host`] follow the
+//! first packet of a flow through every hook on its way, in kernel order: prerouting at
+//! priority raw (or output at priority raw), connection tracking, prerouting at priority
+//! mangle, then forward, input or output. The packet mark carries from hook to hook, and a
+//! `notrack` leaves the packet untracked for the later hooks.
 
 mod apply;
 mod check;

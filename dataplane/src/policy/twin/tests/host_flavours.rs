@@ -308,7 +308,7 @@ fn untracked_policy_needs_an_interface_of_its_own() {
 }
 
 #[test]
-fn programmer_adds_and_removes_host_endpoint_flavours_cleanly() {
+fn reconciler_adds_and_removes_host_endpoint_flavours_cleanly() {
     let mut t = PolicyTwin::new();
     let mut prog = PolicyReconciler::default();
     let plain = host(|_| {});

@@ -546,7 +546,7 @@ fn nat_outgoing_masquerades_only_outside_the_pools() {
     assert!(!masq("fd00::1", "fd01::1"));
 }
 
-/// Plans and applies the programmer's transactions to the twin until nothing is left.
+/// Plans and applies the reconciler's transactions to the twin until nothing is left.
 pub(super) fn sync(
     t: &mut PolicyTwin,
     prog: &mut PolicyReconciler,
@@ -563,7 +563,7 @@ pub(super) fn sync(
         prog.applied(&tx);
     }
     if t.table() != Some(prog.desired()) {
-        return Err("the twin's table is not the programmer's desired table".into());
+        return Err("the twin's table is not the reconciler's desired table".into());
     }
     Ok(())
 }
@@ -587,7 +587,7 @@ fn four_workloads() -> HostPolicy {
 }
 
 #[test]
-fn programmer_transactions_apply_cleanly_to_the_twin() {
+fn reconciler_transactions_apply_cleanly_to_the_twin() {
     let mut t = PolicyTwin::new();
     let mut prog = PolicyReconciler::default();
     let mut hp = three_workloads();
@@ -631,10 +631,10 @@ fn programmer_transactions_apply_cleanly_to_the_twin() {
 
 /// program.rs orders the deletions of a transaction by name, so `pi-from-x` is deleted before
 /// `tw-cali4`, whose rules still jump to it: the kernel refuses the transaction (EBUSY), as
-/// the twin does, and the programmer only recovers by replacing the whole table after three
+/// the twin does, and the reconciler only recovers by replacing the whole table after three
 /// failures. Chains must be deleted users first.
 #[test]
-fn programmer_removes_an_endpoint_and_its_policy_in_one_transaction() {
+fn reconciler_removes_an_endpoint_and_its_policy_in_one_transaction() {
     let mut t = PolicyTwin::new();
     let mut prog = PolicyReconciler::default();
     let mut hp = four_workloads();
