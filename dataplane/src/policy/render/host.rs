@@ -30,7 +30,9 @@
 
 use model::policy::{FailsafePort, HostPolicy, PortRange};
 
-use super::{TierStyle, direction_chain, endpoint_prologue, iface, tier_rules, workload_prefixes};
+use super::endpoint::{
+    TierStyle, direction_chain, endpoint_prologue, iface, tier_rules, workload_prefixes,
+};
 use crate::policy::ir::{
     Chain, DispatchMap, Family, Hook, IfField, IfName, MARK_ACCEPT, MARK_PASS, Match, Rule, Side,
     Statement, Table, Verdict,
