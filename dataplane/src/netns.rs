@@ -5,9 +5,10 @@
 //! `testing`), which deletes its namespace when dropped.
 //!
 //! A netlink socket belongs to the namespace of the thread that opened it, and `/proc/sys`
-//! and child processes follow the calling thread's namespace too. [`NetnsRef::run`] therefore
-//! runs a closure on a short-lived thread that entered the namespace; the caller's threads
-//! never change namespace.
+//! and child processes follow the calling thread's namespace too (setns(2), `man 8
+//! ip-netns`). [`NetnsRef::run`] therefore runs a closure on a short-lived thread that
+//! entered the namespace; the caller's threads never change namespace. Everything here
+//! blocks the calling thread and needs no async runtime.
 
 use std::fs::File;
 use std::io;
@@ -24,6 +25,15 @@ pub enum NetnsRef {
     Current,
     /// A namespace by its bind-mount path (`/run/netns/<name>` for `ip netns` namespaces).
     Path(PathBuf),
+}
+
+impl std::fmt::Display for NetnsRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetnsRef::Current => write!(f, "the current network namespace"),
+            NetnsRef::Path(p) => write!(f, "network namespace {}", p.display()),
+        }
+    }
 }
 
 impl NetnsRef {
@@ -61,18 +71,6 @@ impl NetnsRef {
                 .map_err(|_| io::Error::other("network namespace worker thread panicked"))?
             }
         }
-    }
-
-    /// An rtnetlink handle whose socket lives in this namespace. The connection task is
-    /// spawned on the current tokio runtime.
-    pub fn rtnetlink(&self) -> io::Result<rtnetlink::Handle> {
-        let rt = tokio::runtime::Handle::current();
-        let (conn, handle, _) = self.run(move || {
-            let _g = rt.enter();
-            rtnetlink::new_connection()
-        })?;
-        tokio::spawn(conn);
-        Ok(handle)
     }
 
     /// Reads a file (a sysctl under `/proc/sys`) as seen from this namespace.

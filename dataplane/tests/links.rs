@@ -9,9 +9,10 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use dataplane::ReadScope;
 use dataplane::links::{
-    InterfaceConfig, KernelLinks, LinkDataplane, LinkReconciler, Mac, Observation, Op, OpFailure,
-    Sysctl, TwinLinks, sync_once,
+    InterfaceConfig, KernelLinks, LinkBackend, LinkReconciler, LinkTwin, Mac, Observation, Op,
+    OpFailure, Sysctl,
 };
 use dataplane::netns::Netns;
 use testkit::require_root;
@@ -115,9 +116,7 @@ fn configures_sysctls_link_and_permanent_neighbours() {
         workload("cali2", 2).with_rp_filter(0),
     ];
     let mut rec = started(&configs);
-    let report = sync_once(&mut rec, &mut kernel, Instant::now())
-        .unwrap()
-        .unwrap();
+    let report = rec.sync(&mut kernel, Instant::now()).unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     for c in &configs {
         assert_configured(&ns, c);
@@ -133,20 +132,17 @@ fn restart_over_a_configured_namespace_plans_nothing() {
     let ns = namespace_with(&["cali1", "cali2"]);
     let configs = [workload("cali1", 1), workload("cali2", 2)];
     let t0 = Instant::now();
-    sync_once(
-        &mut started(&configs),
-        &mut KernelLinks::new(ns.as_ref()),
-        t0,
-    )
-    .unwrap();
+    started(&configs)
+        .sync(&mut KernelLinks::new(ns.as_ref()), t0)
+        .unwrap();
 
     let mut kernel = KernelLinks::new(ns.as_ref());
     let mut rec = started(&configs);
-    let read = rec.due(t0).unwrap();
-    let observed = kernel.observe(&read.names).unwrap();
-    let plan = rec.plan(t0, &read, &observed);
+    let read = rec.wants_read(t0).unwrap();
+    let observed = kernel.read(&read.names).unwrap();
+    let plan = rec.plan(&read, &observed, t0);
     assert_eq!(plan, Vec::<Op>::new());
-    rec.applied(t0, &plan, &[]);
+    rec.applied(&plan, &[], t0);
     assert!(rec.in_sync());
 }
 
@@ -160,7 +156,7 @@ fn drift_made_by_hand_is_repaired_at_the_refresh() {
     let mut kernel = KernelLinks::new(ns.as_ref());
     let mut rec = started(std::slice::from_ref(&cfg));
     let t0 = Instant::now();
-    sync_once(&mut rec, &mut kernel, t0).unwrap();
+    rec.sync(&mut kernel, t0).unwrap();
 
     ns.ip(&["neigh", "del", "10.65.0.1", "dev", "cali1"])
         .unwrap();
@@ -173,13 +169,11 @@ fn drift_made_by_hand_is_repaired_at_the_refresh() {
     assert_eq!(sysctl(&ns, Sysctl::ProxyArp, "cali1"), 0);
 
     assert!(
-        sync_once(&mut rec, &mut kernel, t0 + Duration::from_secs(1))
+        rec.sync(&mut kernel, t0 + Duration::from_secs(1))
             .unwrap()
-            .is_none()
+            .nothing_done()
     );
-    let report = sync_once(&mut rec, &mut kernel, t0 + Duration::from_secs(90))
-        .unwrap()
-        .unwrap();
+    let report = rec.sync(&mut kernel, t0 + Duration::from_secs(90)).unwrap();
     assert_eq!(report.ops, 4, "proxy_arp, link up, two neighbours");
     assert_configured(&ns, &cfg);
 }
@@ -199,13 +193,13 @@ fn interface_vanishing_mid_batch_fails_alone_and_is_configured_when_recreated() 
     let mut rec = started(&configs);
     let t0 = Instant::now();
 
-    let read = rec.due(t0).unwrap();
-    let observed = kernel.observe(&read.names).unwrap();
-    let plan = rec.plan(t0, &read, &observed);
+    let read = rec.wants_read(t0).unwrap();
+    let observed = kernel.read(&read.names).unwrap();
+    let plan = rec.plan(&read, &observed, t0);
     assert!(plan.iter().any(|op| op.interface() == "caliB"));
     ns.ip(&["link", "del", "caliB"]).unwrap();
     let failures = kernel.apply(&plan);
-    rec.applied(t0, &plan, &failures);
+    rec.applied(&plan, &failures, t0);
 
     assert!(!failures.is_empty());
     for f in &failures {
@@ -222,16 +216,17 @@ fn interface_vanishing_mid_batch_fails_alone_and_is_configured_when_recreated() 
     assert!(!rec.in_sync());
 
     // Still gone at the retry: still pending, retried later.
-    let r = sync_once(&mut rec, &mut kernel, retry_at).unwrap().unwrap();
-    assert_eq!((r.read, r.ops), (1, 0));
+    let r = rec.sync(&mut kernel, retry_at).unwrap();
+    assert_eq!(
+        (r.read, r.objects_read, r.ops),
+        (Some(ReadScope::Partial), 1, 0)
+    );
     let retry_again = rec.pending()["caliB"].unwrap();
     assert!(retry_again > retry_at);
 
     // Recreated: configured at the next retry.
     add_veth(&ns, "caliB", 1);
-    let r = sync_once(&mut rec, &mut kernel, retry_again)
-        .unwrap()
-        .unwrap();
+    let r = rec.sync(&mut kernel, retry_again).unwrap();
     assert!(r.failures.is_empty(), "{:?}", r.failures);
     assert_configured(&ns, &configs[1]);
     assert!(rec.in_sync());
@@ -284,9 +279,7 @@ fn only_our_permanent_neighbours_are_removed() {
     let cfg = workload("cali1", 1);
     let mut rec = started(std::slice::from_ref(&cfg));
     let mut kernel = KernelLinks::new(ns.as_ref());
-    let r = sync_once(&mut rec, &mut kernel, Instant::now())
-        .unwrap()
-        .unwrap();
+    let r = rec.sync(&mut kernel, Instant::now()).unwrap();
     assert!(r.failures.is_empty(), "{:?}", r.failures);
 
     assert_configured(&ns, &cfg);
@@ -304,9 +297,7 @@ fn only_our_permanent_neighbours_are_removed() {
 
     // Removing the workload deletes its permanent entries, not the learnt one.
     rec.remove("cali1");
-    let r = sync_once(&mut rec, &mut kernel, Instant::now())
-        .unwrap()
-        .unwrap();
+    let r = rec.sync(&mut kernel, Instant::now()).unwrap();
     assert!(r.failures.is_empty(), "{:?}", r.failures);
     let left = ns
         .ip(&["-4", "neigh", "show", "dev", "cali1", "nud", "permanent"])
@@ -338,13 +329,13 @@ fn twin_and_kernel_report_the_same_state_after_the_same_ops() {
     }
     let ns = namespace_with(&["cali1", "cali2"]);
     let mut kernel = KernelLinks::new(ns.as_ref());
-    let mut twin = TwinLinks::new();
+    let mut twin = LinkTwin::new();
     twin.add_interface("cali1");
     twin.add_interface("cali2");
     let names: BTreeSet<String> = ["cali1", "cali2", "cali3"].map(String::from).into();
 
-    let k0 = permanent_only(kernel.observe(&names).unwrap());
-    assert_eq!(k0, twin.observe(&names).unwrap(), "fresh interfaces");
+    let k0 = permanent_only(kernel.read(&names).unwrap());
+    assert_eq!(k0, twin.read(&names).unwrap(), "fresh interfaces");
 
     let set = |i: &str, s, v| Op::SetSysctl {
         interface: i.into(),
@@ -392,8 +383,8 @@ fn twin_and_kernel_report_the_same_state_after_the_same_ops() {
         let tf = twin.apply(ops);
         assert_eq!(kf, tf, "failures");
         assert_eq!(
-            permanent_only(kernel.observe(&names).unwrap()),
-            twin.observe(&names).unwrap()
+            permanent_only(kernel.read(&names).unwrap()),
+            twin.read(&names).unwrap()
         );
     }
 }

@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant};
 
 use dataplane::netns::Netns;
-use dataplane::policy::nft::{NftKernel, PolicyDataplane};
 use dataplane::policy::ops::{Op, Transaction};
-use dataplane::policy::program::PolicyProgrammer;
+use dataplane::policy::reconciler::{PolicyConfig, PolicyReconciler};
 use dataplane::policy::text::table_script;
+use dataplane::policy::{KernelPolicy, PolicyBackend};
 use model::policy::{HostPolicy, Snapshot, resolve};
 use testkit::require_root;
 
@@ -22,7 +22,7 @@ fn fixture() -> HostPolicy {
 }
 
 /// Reads the kernel, plans, applies; returns the applied transaction (if any).
-fn sync(p: &mut PolicyProgrammer, k: &mut NftKernel, now: Instant) -> Option<Transaction> {
+fn sync(p: &mut PolicyReconciler, k: &mut KernelPolicy, now: Instant) -> Option<Transaction> {
     if p.wants_read(now) {
         let state = k.read().expect("read table");
         p.observed(state, now);
@@ -33,9 +33,9 @@ fn sync(p: &mut PolicyProgrammer, k: &mut NftKernel, now: Instant) -> Option<Tra
     Some(tx)
 }
 
-fn programmed(ns: &Netns, hp: &HostPolicy) -> (PolicyProgrammer, NftKernel) {
-    let mut k = NftKernel::new(ns.as_ref());
-    let mut p = PolicyProgrammer::new(Duration::from_secs(180));
+fn programmed(ns: &Netns, hp: &HostPolicy) -> (PolicyReconciler, KernelPolicy) {
+    let mut k = KernelPolicy::new(ns.as_ref());
+    let mut p = PolicyReconciler::new(PolicyConfig::default());
     p.set_host_policy(hp);
     p.set_complete();
     let tx = sync(&mut p, &mut k, Instant::now()).expect("first program");
@@ -49,8 +49,8 @@ fn nothing_is_programmed_before_the_desired_state_is_complete() {
         return;
     }
     let ns = Netns::create("dp-pol").unwrap();
-    let mut k = NftKernel::new(ns.as_ref());
-    let mut p = PolicyProgrammer::default();
+    let mut k = KernelPolicy::new(ns.as_ref());
+    let mut p = PolicyReconciler::default();
     p.set_host_policy(&fixture());
     let now = Instant::now();
     p.observed(k.read().unwrap(), now);
@@ -71,8 +71,8 @@ fn the_rendered_table_loads_and_a_restart_changes_nothing() {
     assert_eq!(sync(&mut p, &mut k, now), None);
     assert!(p.in_sync());
 
-    // A new programmer (calico-node restarted) with the same desired state: no change.
-    let mut p2 = PolicyProgrammer::default();
+    // A new reconciler (calico-node restarted) with the same desired state: no change.
+    let mut p2 = PolicyReconciler::default();
     p2.set_host_policy(&hp);
     p2.set_complete();
     assert_eq!(sync(&mut p2, &mut k, Instant::now()), None);
@@ -84,7 +84,7 @@ fn the_rendered_table_loads_and_a_restart_changes_nothing() {
     // deleted first, in the same transaction.
     hp2.policies
         .retain(|id, _| id.felix_name() != "ns1/db-access");
-    let mut p3 = PolicyProgrammer::default();
+    let mut p3 = PolicyReconciler::default();
     p3.set_host_policy(&hp2);
     p3.set_complete();
     let tx = sync(&mut p3, &mut k, Instant::now()).expect("a change");
@@ -204,15 +204,16 @@ fn a_rejected_transaction_leaves_the_table_unchanged_and_names_the_object() {
             },
         ],
     };
-    let err = k.apply(&bad).unwrap_err().to_string();
-    assert!(err.contains("no-such-set"), "{err}");
+    let err = k.apply(&bad).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("no-such-set"), "{text}");
     let after = ns
         .exec("nft", &["list", "table", "inet", "calico"])
         .unwrap();
     assert_eq!(before, after);
-    // The programmer backs off and retries; nothing panics.
+    // The reconciler backs off and retries; nothing panics.
     let now = Instant::now();
-    let delay = p.failed(now);
+    let delay = p.apply_failed(&bad, &err, now);
     assert!(delay > Duration::ZERO);
     assert!(p.plan(now).is_none());
 }
@@ -238,7 +239,7 @@ fn strip_handles(listing: &str) -> String {
 }
 
 /// Membership churn through the netlink element path: after every change the kernel's set
-/// reads back exactly as the programmer's desired elements (overlaps, adjacency, IPv6).
+/// reads back exactly as the reconciler's desired elements (overlaps, adjacency, IPv6).
 #[test]
 fn set_member_churn_over_netlink_reads_back_exactly() {
     if !require_root("set_member_churn_over_netlink_reads_back_exactly") {

@@ -1,7 +1,8 @@
 //! Workload plumbing on a real kernel: two workloads in their own namespaces, joined to a
 //! host namespace by Calico-style veths, configured by the interface reconciler, with the
 //! host routes added by hand; they ping each other through the host (IPv4 and IPv6) and
-//! the host, and removal leaves nothing behind.
+//! the host, and removal leaves nothing behind. The plumbing is blocking: it runs outside
+//! any async runtime, and inside one on a blocking thread.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use std::time::Instant;
 use dataplane::links::names::{k8s_veth_name, plain_veth_name};
 use dataplane::links::{
     InterfaceConfig, KernelLinks, LinkReconciler, Mac, PlumbedWorkload, PlumbingError,
-    WorkloadSpec, add_workload, remove_workload, sync_once,
+    WorkloadSpec, add_workload, remove_workload,
 };
 use dataplane::netns::{Netns, NetnsRef};
 use testkit::require_root;
@@ -24,7 +25,8 @@ fn path_of(ns: &Netns) -> PathBuf {
 }
 
 /// A host namespace with forwarding on and an uplink carrying the default route: proxy ARP
-/// answers for 169.254.1.1 only if the host routes it through another device (deps.md §3).
+/// answers for 169.254.1.1 only if the host routes it through another device (proxy_arp in
+/// the kernel's `Documentation/networking/ip-sysctl.rst`).
 fn host_namespace() -> Netns {
     let host = Netns::create("dp-wl-host").unwrap();
     for args in [
@@ -49,8 +51,8 @@ fn ping(ns: &Netns, target: &str) -> Result<String, std::io::Error> {
     ns.exec("ping", &["-c", "3", "-i", "0.2", "-W", "2", target])
 }
 
-#[tokio::test]
-async fn two_workloads_ping_each_other_through_the_host() {
+#[test]
+fn two_workloads_ping_each_other_through_the_host() {
     if !require_root("two_workloads_ping_each_other_through_the_host") {
         return;
     }
@@ -66,12 +68,8 @@ async fn two_workloads_ping_each_other_through_the_host() {
 
     let spec_a = WorkloadSpec::new(&name_a, vec![ip("10.65.0.1"), ip("fd00:65::1")]);
     let spec_b = WorkloadSpec::new(&name_b, vec![ip("10.65.0.2"), ip("fd00:65::2")]).with_mtu(1400);
-    let a = add_workload(&host.as_ref(), &path_of(&wl_a), &spec_a)
-        .await
-        .unwrap();
-    let b = add_workload(&host.as_ref(), &path_of(&wl_b), &spec_b)
-        .await
-        .unwrap();
+    let a = add_workload(&host.as_ref(), &path_of(&wl_a), &spec_a).unwrap();
+    let b = add_workload(&host.as_ref(), &path_of(&wl_b), &spec_b).unwrap();
     assert_eq!(a.host_ifname, name_a);
 
     // Host side: the name and MAC Calico uses.
@@ -127,12 +125,10 @@ async fn two_workloads_ping_each_other_through_the_host() {
         .unwrap();
     }
     rec.set_complete();
-    let r = sync_once(&mut rec, &mut kernel, Instant::now())
-        .unwrap()
-        .unwrap();
+    let r = rec.sync(&mut kernel, Instant::now()).unwrap();
     assert!(r.failures.is_empty(), "{:?}", r.failures);
 
-    // Host routes, by hand (the route programmer's job).
+    // Host routes, by hand (the route reconciler's job).
     for (p, spec) in [(&a, &spec_a), (&b, &spec_b)] {
         for addr in &spec.addresses {
             let dst = if addr.is_ipv4() {
@@ -162,16 +158,8 @@ async fn two_workloads_ping_each_other_through_the_host() {
 
     // Removal: the pair goes, both sides; a second removal is a no-op.
     for p in [&a, &b] {
-        assert!(
-            remove_workload(&host.as_ref(), &p.host_ifname)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !remove_workload(&host.as_ref(), &p.host_ifname)
-                .await
-                .unwrap()
-        );
+        assert!(remove_workload(&host.as_ref(), &p.host_ifname).unwrap());
+        assert!(!remove_workload(&host.as_ref(), &p.host_ifname).unwrap());
     }
     let links = host.ip(&["-o", "link", "show"]).unwrap();
     assert!(!links.contains("cali"), "{links}");
@@ -181,8 +169,8 @@ async fn two_workloads_ping_each_other_through_the_host() {
     }
 }
 
-#[tokio::test]
-async fn stale_host_interface_is_replaced() {
+#[test]
+fn stale_host_interface_is_replaced() {
     if !require_root("stale_host_interface_is_replaced") {
         return;
     }
@@ -192,9 +180,7 @@ async fn stale_host_interface_is_replaced() {
     host.ip(&["link", "add", &name, "type", "veth", "peer", "name", "old0"])
         .unwrap();
     let spec = WorkloadSpec::new(&name, vec![ip("10.65.0.5")]);
-    let p: PlumbedWorkload = add_workload(&host.as_ref(), &path_of(&wl), &spec)
-        .await
-        .unwrap();
+    let p: PlumbedWorkload = add_workload(&host.as_ref(), &path_of(&wl), &spec).unwrap();
     let link = host.ip(&["link", "show", "dev", &name]).unwrap();
     assert!(link.contains("ee:ee:ee:ee:ee:ee"), "{link}");
     assert!(
@@ -208,17 +194,15 @@ async fn stale_host_interface_is_replaced() {
     );
 }
 
-#[tokio::test]
-async fn plumbing_errors_name_the_interface_and_namespace() {
+#[test]
+fn plumbing_errors_name_the_interface_and_namespace() {
     if !require_root("plumbing_errors_name_the_interface_and_namespace") {
         return;
     }
     let host = host_namespace();
     let missing = PathBuf::from("/run/netns/dp-wl-does-not-exist");
     let spec = WorkloadSpec::new("cali0000000000e", vec![ip("10.65.0.9")]);
-    let err = add_workload(&host.as_ref(), &missing, &spec)
-        .await
-        .unwrap_err();
+    let err = add_workload(&host.as_ref(), &missing, &spec).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("cali0000000000e") && text.contains("dp-wl-does-not-exist"),
@@ -233,12 +217,55 @@ async fn plumbing_errors_name_the_interface_and_namespace() {
     let bad = WorkloadSpec::new("cali/../../x", vec![]);
     let wl = Netns::create("dp-wl-e").unwrap();
     assert!(matches!(
-        add_workload(&host.as_ref(), &path_of(&wl), &bad).await,
+        add_workload(&host.as_ref(), &path_of(&wl), &bad),
         Err(PlumbingError::InvalidName(_))
     ));
+    assert!(!remove_workload(&NetnsRef::named(host.name()), "calinothere").unwrap());
+}
+
+#[test]
+fn plumbing_needs_no_async_runtime() {
+    if !require_root("plumbing_needs_no_async_runtime") {
+        return;
+    }
     assert!(
-        !remove_workload(&NetnsRef::named(host.name()), "calinothere")
-            .await
-            .unwrap()
+        tokio::runtime::Handle::try_current().is_err(),
+        "this test runs outside any runtime"
     );
+    let host = host_namespace();
+    let wl = Netns::create("dp-wl-nort").unwrap();
+    let name = k8s_veth_name("default", "no-runtime");
+    let spec = WorkloadSpec::new(&name, vec![ip("10.65.0.7"), ip("fd00:65::7")]);
+    let p = add_workload(&host.as_ref(), &path_of(&wl), &spec).unwrap();
+    assert_eq!(p.host_ifname, name);
+    assert!(host.ip(&["link", "show", "dev", &name]).is_ok());
+    assert!(remove_workload(&host.as_ref(), &name).unwrap());
+    assert!(host.ip(&["link", "show", "dev", &name]).is_err());
+    // A missing namespace is an error, not a panic.
+    let missing = PathBuf::from("/run/netns/dp-wl-nort-missing");
+    assert!(add_workload(&host.as_ref(), &missing, &spec).is_err());
+    assert!(remove_workload(&NetnsRef::named("dp-wl-nort-missing"), &name).is_err());
+}
+
+#[tokio::test]
+async fn plumbing_runs_on_a_blocking_thread_of_a_runtime() {
+    if !require_root("plumbing_runs_on_a_blocking_thread_of_a_runtime") {
+        return;
+    }
+    let host = host_namespace();
+    let wl = Netns::create("dp-wl-rt").unwrap();
+    let name = k8s_veth_name("default", "in-runtime");
+    let spec = WorkloadSpec::new(&name, vec![ip("10.65.0.8")]);
+    let (host_ref, path) = (host.as_ref(), path_of(&wl));
+    let plumbed = tokio::task::spawn_blocking(move || add_workload(&host_ref, &path, &spec))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plumbed.host_ifname, name);
+    let host_ref = host.as_ref();
+    let removed = tokio::task::spawn_blocking(move || remove_workload(&host_ref, &name))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(removed);
 }

@@ -1,20 +1,20 @@
 //! Programs a host namespace's nftables policy from Calico YAML, the way calico-node will:
-//! resolve the host's policy, plan with the policy programmer, apply one transaction. The same
+//! resolve the host's policy, plan with the policy reconciler, apply one transaction. The same
 //! transaction goes to a policy twin, so tests can compare the kernel with it.
 
 use std::time::Instant;
 
 use dataplane::netns::NetnsRef;
-use dataplane::policy::nft::{NftKernel, PolicyDataplane};
-use dataplane::policy::program::PolicyProgrammer;
-use dataplane::policy::twin::Twin;
+use dataplane::policy::reconciler::PolicyReconciler;
+use dataplane::policy::twin::PolicyTwin;
+use dataplane::policy::{KernelPolicy, PolicyBackend};
 use model::policy::{HostPolicy, Snapshot, resolve};
 
 /// What was programmed: the resources, the host's resolved policy, and the twin.
 pub struct Programmed {
     pub snapshot: Snapshot,
     pub host_policy: HostPolicy,
-    pub twin: Twin,
+    pub twin: PolicyTwin,
 }
 
 /// Resolves `yaml` for `node` and programs it into `ns`. Panics (this is test support) with
@@ -33,15 +33,15 @@ pub fn program_snapshot(ns: &NetnsRef, node: &str, snapshot: Snapshot) -> Progra
         "{node}: {:?}",
         host_policy.problems
     );
-    let mut kernel = NftKernel::new(ns.clone());
-    let mut programmer = PolicyProgrammer::default();
-    programmer.set_host_policy(&host_policy);
-    programmer.set_complete();
-    programmer.observed(kernel.read().expect("read the table"), Instant::now());
-    let tx = programmer.plan(Instant::now()).expect("a transaction");
+    let mut kernel = KernelPolicy::new(ns.clone());
+    let mut reconciler = PolicyReconciler::default();
+    reconciler.set_host_policy(&host_policy);
+    reconciler.set_complete();
+    reconciler.observed(kernel.read().expect("read the table"), Instant::now());
+    let tx = reconciler.plan(Instant::now()).expect("a transaction");
     kernel.apply(&tx).unwrap_or_else(|e| panic!("{node}: {e}"));
-    programmer.applied(&tx);
-    let mut twin = Twin::new();
+    reconciler.applied(&tx);
+    let mut twin = PolicyTwin::new();
     twin.apply(&tx)
         .unwrap_or_else(|e| panic!("{node}: twin: {e}"));
     Programmed {

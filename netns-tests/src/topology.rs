@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use dataplane::links::{
-    InterfaceConfig, KernelLinks, LinkReconciler, ReconcilerConfig, WorkloadSpec as Plumbing,
-    add_workload, sync_once,
+    InterfaceConfig, KernelLinks, LinkConfig, LinkReconciler, WorkloadSpec as Plumbing,
+    add_workload,
 };
 use dataplane::netns::Netns;
-use dataplane::routes::{LinuxRoutes, Route, RouteConfig, RouteReconciler};
+use dataplane::routes::{KernelRoutes, Route, RouteConfig, RouteReconciler};
 
 /// One workload: its namespace and Calico identity.
 #[derive(Debug)]
@@ -87,10 +87,7 @@ impl Host {
         extra_routes: &[Route],
     ) -> io::Result<()> {
         let r = self.ns.as_ref();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let mut links = LinkReconciler::new(ReconcilerConfig::default());
+        let mut links = LinkReconciler::new(LinkConfig::default());
         let mut routes = RouteReconciler::new(RouteConfig::default());
         for route in extra_routes {
             routes.upsert(route.clone()).map_err(io::Error::other)?;
@@ -101,12 +98,7 @@ impl Host {
                 .parse()
                 .map_err(|e| io::Error::other(format!("address {ip}: {e}")))?;
             let path = PathBuf::from(format!("/run/netns/{}", wns.name()));
-            let plumbed = rt
-                .block_on(add_workload(
-                    &r,
-                    &path,
-                    &Plumbing::new(iface.to_string(), vec![ip]),
-                ))
+            let plumbed = add_workload(&r, &path, &Plumbing::new(iface.to_string(), vec![ip]))
                 .map_err(io::Error::other)?;
             links
                 .upsert(
@@ -129,15 +121,16 @@ impl Host {
         links.set_complete();
         routes.set_complete();
         let now = Instant::now();
-        let report = sync_once(&mut links, &mut KernelLinks::new(r.clone()), now)
+        let report = links
+            .sync(&mut KernelLinks::new(r.clone()), now)
             .map_err(io::Error::other)?;
-        if let Some(failed) = report.as_ref().filter(|r| !r.failures.is_empty()) {
+        if !report.failures.is_empty() {
             return Err(io::Error::other(format!(
                 "configuring workload interfaces: {:?}",
-                failed.failures
+                report.failures
             )));
         }
-        let mut kernel_routes = LinuxRoutes::open(&r).map_err(io::Error::other)?;
+        let mut kernel_routes = KernelRoutes::open(&r).map_err(io::Error::other)?;
         routes
             .sync(&mut kernel_routes, now)
             .map_err(io::Error::other)?;

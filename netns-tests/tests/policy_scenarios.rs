@@ -1,6 +1,6 @@
 //! Policy scenarios on a real kernel: one host namespace, four workload namespaces, the
 //! host's policy resolved from Calico YAML and programmed into nftables by the dataplane's
-//! policy programmer. For every scenario the same matrix (each ordered pair of workloads x
+//! policy reconciler. For every scenario the same matrix (each ordered pair of workloads x
 //! TCP 80, TCP 5432, UDP 53, ping) is computed three ways and must agree:
 //!
 //! - real traffic between the namespaces;
@@ -16,7 +16,7 @@
 
 use std::fmt;
 
-use dataplane::policy::twin::Twin;
+use dataplane::policy::twin::PolicyTwin;
 use model::policy::{Evaluator, Packet, Peer, Snapshot, resolve};
 use netns_tests::policy::program;
 use netns_tests::probe::{self, Servers};
@@ -443,8 +443,8 @@ spec:
     let text = format!("{BASE}\n---\n{extra}");
     let snapshot =
         Snapshot::from_resources(model::document::resources_from_text(&text, "log").unwrap());
-    let twin =
-        Twin::with_table(dataplane::policy::render::render(&resolve(&snapshot, "h1"))).unwrap();
+    let twin = PolicyTwin::with_table(dataplane::policy::render::render(&resolve(&snapshot, "h1")))
+        .unwrap();
     let p = packet(Tcp80, "10.65.0.1", "10.65.0.2");
     let out = twin.forward("calia0000000001", "calib0000000002", &p);
     assert!(out.accepted);

@@ -1,5 +1,6 @@
 //! What one workload interface should look like: its sysctls, link state and permanent
-//! neighbour entries (calico.md §3.1).
+//! neighbour entries, as Felix's endpoint manager configures it
+//! (`felix/dataplane/linux/endpoint_mgr.go`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;

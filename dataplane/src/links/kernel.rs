@@ -1,30 +1,33 @@
-//! The kernel backend of the interface reconciler, in one network namespace: sysctls read
-//! and written under `/proc/sys/net` from a thread inside the namespace, links and
-//! neighbours over a blocking rtnetlink socket opened inside it ([`super::netlink`]).
+//! [`KernelLinks`]: the kernel backend of the interface reconciler, in one network namespace:
+//! sysctls read and written under `/proc/sys/net` from a thread inside the namespace, links
+//! and neighbours over the crate's netlink socket opened inside it ([`crate::netlink`]).
 //!
-//! Blocking by design: a sysctl is a file write and a netlink op one syscall pair, both
-//! microseconds; a caller on an async runtime runs a batch with `spawn_blocking` or
-//! `block_in_place` if batches get large.
+//! Blocking, as every kernel backend of the crate: a sysctl is a file write and a netlink op
+//! one syscall pair, both microseconds; an async caller runs `sync` on a blocking thread
+//! (see the crate docs).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::Path;
 
-use super::backend::{LinkDataplane, LinkError};
-use super::netlink::{LinkInfo, RouteSocket};
-use super::observed::{Observation, ObservedInterface};
+use nix::errno::Errno;
+
+use super::backend::LinkBackend;
+use super::error::LinkError;
+use super::mac::Mac;
+use super::observed::{Observation, ObservedInterface, ObservedNeighbour};
 use super::ops::{Op, OpError, OpFailure};
 use super::sysctl::Sysctl;
+use crate::netlink::{LinkInfo, NetlinkSocket};
 use crate::netns::NetnsRef;
 
 const ENOENT: i32 = 2;
-const ENODEV: i32 = 19;
 
 /// Workload interfaces in the kernel of one namespace.
 #[derive(Debug)]
 pub struct KernelLinks {
     netns: NetnsRef,
-    socket: Option<RouteSocket>,
+    socket: Option<NetlinkSocket>,
 }
 
 /// Sysctls of one interface as read inside the namespace.
@@ -58,30 +61,23 @@ impl KernelLinks {
         })
     }
 
-    fn socket(&mut self) -> Result<&mut RouteSocket, LinkError> {
+    fn socket(&mut self) -> Result<&mut NetlinkSocket, LinkError> {
         if self.socket.is_none() {
-            let s = self
-                .netns
-                .run(RouteSocket::open)
-                .map_err(|e| LinkError::io(format!("rtnetlink socket in {:?}", self.netns), e))?;
-            self.socket = Some(s);
+            self.socket = Some(NetlinkSocket::open(&self.netns)?);
         }
         self.socket
             .as_mut()
             .ok_or_else(|| LinkError::io("rtnetlink socket", io::Error::other("not open")))
     }
 
-    fn read_links(
+    fn read_interfaces(
         &mut self,
         names: &BTreeSet<String>,
     ) -> Result<(BTreeMap<String, LinkInfo>, NeighbourTable), LinkError> {
         let sock = self.socket()?;
         let mut links = BTreeMap::new();
         for name in names {
-            let info = sock
-                .link_by_name(name)
-                .map_err(|e| LinkError::io(format!("reading link {name}"), e))?;
-            if let Some(info) = info {
+            if let Some(info) = sock.link_by_name(name)? {
                 links.insert(name.clone(), info);
             }
         }
@@ -89,12 +85,13 @@ impl KernelLinks {
         if !links.is_empty() {
             let indexes: BTreeSet<u32> = links.values().map(|l| l.index).collect();
             for ipv6 in [false, true] {
-                let all = sock
-                    .neighbours(ipv6)
-                    .map_err(|e| LinkError::io("dumping neighbours", e))?;
-                for (index, ip, n) in all {
-                    if indexes.contains(&index) {
-                        neighbours.entry(index).or_default().insert(ip, n);
+                for n in sock.neighbours(ipv6)? {
+                    if indexes.contains(&n.index) {
+                        let entry = ObservedNeighbour {
+                            mac: n.mac.map(Mac),
+                            permanent: n.permanent,
+                        };
+                        neighbours.entry(n.index).or_default().insert(n.ip, entry);
                     }
                 }
             }
@@ -181,16 +178,18 @@ impl KernelLinks {
             return Err(OpFailure::NoSuchInterface(name.to_owned()));
         };
         let result = match op {
-            Op::SetUp { .. } => sock.set_up(idx),
-            Op::SetNeighbour { ip, mac, .. } => sock.set_permanent_neighbour(idx, *ip, *mac),
+            Op::SetUp { .. } => sock.set_link_up(idx),
+            Op::SetNeighbour { ip, mac, .. } => {
+                sock.set_permanent_neighbour(idx, *ip, mac.octets())
+            }
             Op::DeleteNeighbour { ip, .. } => match sock.delete_neighbour(idx, *ip) {
-                Err(e) if e.raw_os_error() == Some(ENOENT) => Ok(()),
+                Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(()),
                 r => r,
             },
             Op::SetSysctl { .. } => Ok(()),
         };
-        result.map_err(|e| match e.raw_os_error() {
-            Some(ENODEV) => {
+        result.map_err(|e| match e.errno() {
+            Some(Errno::ENODEV) => {
                 index.insert(name.to_owned(), None);
                 OpFailure::NoSuchInterface(name.to_owned())
             }
@@ -199,16 +198,16 @@ impl KernelLinks {
     }
 }
 
-type NeighbourTable = BTreeMap<u32, BTreeMap<std::net::IpAddr, super::observed::ObservedNeighbour>>;
+type NeighbourTable = BTreeMap<u32, BTreeMap<std::net::IpAddr, ObservedNeighbour>>;
 type IndexCache = BTreeMap<String, Option<u32>>;
 
-impl LinkDataplane for KernelLinks {
-    fn observe(&mut self, names: &BTreeSet<String>) -> Result<Observation, LinkError> {
+impl LinkBackend for KernelLinks {
+    fn read(&mut self, names: &BTreeSet<String>) -> Result<Observation, LinkError> {
         let mut out: Observation = names.iter().map(|n| (n.clone(), None)).collect();
         if names.is_empty() {
             return Ok(out);
         }
-        let (links, mut neighbours) = match self.read_links(names) {
+        let (links, mut neighbours) = match self.read_interfaces(names) {
             Ok(r) => r,
             Err(e) => {
                 // Reopen the socket next time: it may be what failed.

@@ -11,8 +11,9 @@ use thiserror::Error;
 pub struct Mac(pub [u8; 6]);
 
 impl Mac {
-    /// `ee:ee:ee:ee:ee:ee`: the host side of every workload veth (calico.md §3.1), so the
-    /// workload's gateway MAC never changes.
+    /// `ee:ee:ee:ee:ee:ee`: the host side of every workload veth (Calico's CNI plugin,
+    /// `cni-plugin/internal/pkg/utils/network_linux.go`), so the workload's gateway MAC never
+    /// changes.
     pub const HOST_SIDE: Mac = Mac([0xee; 6]);
 
     /// The address in a kernel reply, if it is 6 bytes long.

@@ -1,6 +1,6 @@
 //! Interface names: which names are valid Linux interface names, which are workload
-//! interfaces, and the host-side veth names Calico's CNI plugin gives workloads (calico.md
-//! §3.1 "Container side").
+//! interfaces, and the host-side veth names Calico's CNI plugin gives workloads (libcalico-go's
+//! `VethNameForWorkload`: `cali` + the first 11 hex digits of sha1(`<namespace>.<pod>`)).
 //!
 //! Names end up in `/proc/sys/net/.../<name>/...` paths, so they are checked before use: a
 //! name with `/` or `..` must never reach the filesystem.

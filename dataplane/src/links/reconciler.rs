@@ -1,7 +1,12 @@
-//! The workload interface reconciler: desired configurations by interface name, what is due
-//! to be read, the plan, and the bookkeeping of failures. Sans-IO: no tokio, no clock (time
-//! is an argument), no kernel; [`super::backend::sync_once`] runs one cycle against a
-//! [`super::backend::LinkDataplane`].
+//! [`LinkReconciler`]: the workload interface reconciler — desired configurations by
+//! interface name, what is due to be read, the plan, and the bookkeeping of failures.
+//! Sans-IO: no clock (time is an argument), no kernel. The caller drives it as every
+//! [`Reconciler`]: desired configurations in ([`LinkReconciler::upsert`],
+//! [`LinkReconciler::remove`], [`LinkReconciler::link_changed`]),
+//! [`LinkReconciler::set_complete`], then [`LinkReconciler::sync`] over a [`LinkBackend`]
+//! whenever input arrives or [`LinkReconciler::next_wakeup`] passes. The steps of a `sync`
+//! (`wants_read`, `plan`, `applied`, `read_failed`) are public for tests that interleave
+//! them with changes to the kernel.
 //!
 //! - Nothing is read or changed before the desired state is complete
 //!   ([`LinkReconciler::set_complete`]). The first cycle after that reads every desired
@@ -21,16 +26,18 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
-use super::backend::LinkError;
+use super::backend::LinkBackend;
 use super::desired::InterfaceConfig;
+use super::error::LinkError;
 use super::names::{WORKLOAD_PREFIX, is_workload_interface, validate_ifname};
 use super::observed::Observation;
 use super::ops::{Op, OpError, cleanup, diff};
 use crate::backoff::Backoff;
+use crate::reconciler::{ReadScope, Reconciler, SyncReport};
 
 /// Tunables of the reconciler.
 #[derive(Clone, Debug)]
-pub struct ReconcilerConfig {
+pub struct LinkConfig {
     /// How often every interface is read again (Felix: `InterfaceRefreshInterval`, 90 s).
     pub refresh_interval: Duration,
     /// First retry delay after a failure; doubles up to `retry_max`.
@@ -41,9 +48,9 @@ pub struct ReconcilerConfig {
     pub workload_prefixes: Vec<String>,
 }
 
-impl Default for ReconcilerConfig {
+impl Default for LinkConfig {
     fn default() -> Self {
-        ReconcilerConfig {
+        LinkConfig {
             refresh_interval: Duration::from_secs(90),
             retry_base: Duration::from_millis(100),
             retry_max: Duration::from_secs(10),
@@ -54,7 +61,7 @@ impl Default for ReconcilerConfig {
 
 /// The interfaces to read in one cycle.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Read {
+pub struct LinkRead {
     pub names: BTreeSet<String>,
     /// A full refresh (every known interface).
     pub full: bool,
@@ -63,7 +70,7 @@ pub struct Read {
 /// See the module docs.
 #[derive(Debug)]
 pub struct LinkReconciler {
-    config: ReconcilerConfig,
+    config: LinkConfig,
     desired: BTreeMap<String, InterfaceConfig>,
     /// Removed from the desired set; permanent neighbours still to delete.
     retiring: BTreeSet<String>,
@@ -78,12 +85,12 @@ pub struct LinkReconciler {
 
 impl Default for LinkReconciler {
     fn default() -> Self {
-        LinkReconciler::new(ReconcilerConfig::default())
+        LinkReconciler::new(LinkConfig::default())
     }
 }
 
 impl LinkReconciler {
-    pub fn new(config: ReconcilerConfig) -> LinkReconciler {
+    pub fn new(config: LinkConfig) -> LinkReconciler {
         let read_backoff = Backoff::new(config.retry_base, config.retry_max);
         LinkReconciler {
             config,
@@ -147,19 +154,24 @@ impl LinkReconciler {
         self.complete = true;
     }
 
+    /// Whether [`Self::set_complete`] was called.
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
     /// The desired configurations.
     pub fn desired(&self) -> &BTreeMap<String, InterfaceConfig> {
         &self.desired
     }
 
     /// What to read at `now`, if anything is due.
-    pub fn due(&self, now: Instant) -> Option<Read> {
+    pub fn wants_read(&self, now: Instant) -> Option<LinkRead> {
         if !self.complete || !self.read_backoff.ready(now) {
             return None;
         }
         if self.next_refresh.is_none_or(|t| now >= t) {
             let names = self.desired.keys().chain(&self.retiring).cloned().collect();
-            return Some(Read { names, full: true });
+            return Some(LinkRead { names, full: true });
         }
         let names: BTreeSet<String> = self
             .dirty
@@ -172,11 +184,11 @@ impl LinkReconciler {
                     .map(|(n, _)| n.clone()),
             )
             .collect();
-        (!names.is_empty()).then_some(Read { names, full: false })
+        (!names.is_empty()).then_some(LinkRead { names, full: false })
     }
 
     /// The ops that take the interfaces in `read` from `observed` to their desired state.
-    pub fn plan(&mut self, now: Instant, read: &Read, observed: &Observation) -> Vec<Op> {
+    pub fn plan(&mut self, read: &LinkRead, observed: &Observation, now: Instant) -> Vec<Op> {
         self.read_backoff.succeeded();
         if read.full {
             self.next_refresh = Some(now + self.config.refresh_interval);
@@ -215,7 +227,7 @@ impl LinkReconciler {
     }
 
     /// `ops` (from [`Self::plan`]) were applied at `now`; `failures` are those that failed.
-    pub fn applied(&mut self, now: Instant, ops: &[Op], failures: &[OpError]) {
+    pub fn applied(&mut self, ops: &[Op], failures: &[OpError], now: Instant) {
         let mut failed: BTreeMap<&str, bool> = BTreeMap::new();
         for e in failures {
             if e.is_no_such_interface() {
@@ -248,28 +260,63 @@ impl LinkReconciler {
     }
 
     /// Reading failed as a whole at `now`: the next read waits for a backoff.
-    pub fn read_failed(&mut self, now: Instant, error: &LinkError) {
+    pub fn read_failed(&mut self, error: &LinkError, now: Instant) {
         let delay = self.read_backoff.failed(now);
         warn!(%error, retry_in = ?delay, "reading workload interfaces failed");
     }
 
-    /// When the reconciler next has something to do: `now` if a cycle is due, otherwise
-    /// the next refresh or retry. `None` before the desired state is complete.
-    pub fn next_wakeup(&self, now: Instant) -> Option<Instant> {
+    /// When the reconciler next needs a [`Self::sync`] without new input: the next refresh,
+    /// a retry, or a read after a failed one. `None` before the desired state is complete.
+    pub fn next_wakeup(&self) -> Option<Instant> {
         if !self.complete {
             return None;
-        }
-        if self.due(now).is_some() {
-            return Some(now);
         }
         let mut t = self.next_refresh;
         for b in self.retries.values() {
             t = min_opt(t, b.not_before());
         }
-        if !self.dirty.is_empty() {
+        if !self.dirty.is_empty() || self.next_refresh.is_none() {
             t = min_opt(t, self.read_backoff.not_before());
         }
         t
+    }
+
+    /// One cycle at `now`: reads what is due, plans, applies, records the outcome. Nothing
+    /// is read or applied when nothing is due ([`SyncReport::nothing_done`]). A read failure
+    /// is recorded (retried with backoff) and returned.
+    pub fn sync<B: LinkBackend + ?Sized>(
+        &mut self,
+        backend: &mut B,
+        now: Instant,
+    ) -> Result<SyncReport, LinkError> {
+        let Some(read) = self.wants_read(now) else {
+            return Ok(SyncReport::default());
+        };
+        let observation = match backend.read(&read.names) {
+            Ok(o) => o,
+            Err(e) => {
+                self.read_failed(&e, now);
+                return Err(e);
+            }
+        };
+        let ops = self.plan(&read, &observation, now);
+        let failures = if ops.is_empty() {
+            Vec::new()
+        } else {
+            backend.apply(&ops)
+        };
+        self.applied(&ops, &failures, now);
+        Ok(SyncReport {
+            read: Some(if read.full {
+                ReadScope::Full
+            } else {
+                ReadScope::Partial
+            }),
+            objects_read: read.names.len(),
+            ops: ops.len(),
+            failures: failures.iter().map(ToString::to_string).collect(),
+            rebuilt: false,
+        })
     }
 
     /// Interfaces waiting for a retry (an op failed, or they do not exist), with the time of
@@ -302,5 +349,30 @@ fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+impl Reconciler for LinkReconciler {
+    type Backend = dyn LinkBackend;
+    type Error = LinkError;
+
+    fn set_complete(&mut self) {
+        LinkReconciler::set_complete(self)
+    }
+
+    fn is_complete(&self) -> bool {
+        LinkReconciler::is_complete(self)
+    }
+
+    fn sync(&mut self, backend: &mut Self::Backend, now: Instant) -> Result<SyncReport, LinkError> {
+        LinkReconciler::sync(self, backend, now)
+    }
+
+    fn next_wakeup(&self) -> Option<Instant> {
+        LinkReconciler::next_wakeup(self)
+    }
+
+    fn in_sync(&self) -> bool {
+        LinkReconciler::in_sync(self)
     }
 }

@@ -1,6 +1,7 @@
-//! The per-interface sysctls Felix sets on a workload interface (calico.md §3.1,
-//! `endpoint_mgr.go: configureProcSysForInterface`), and where each lives under
-//! `/proc/sys/net`.
+//! The per-interface sysctls Felix sets on a workload interface
+//! (`felix/dataplane/linux/endpoint_mgr.go`, `configureProcSysForInterface`), and where each
+//! lives under `/proc/sys/net` (their meaning: the kernel's
+//! `Documentation/networking/ip-sysctl.rst`).
 
 /// One per-interface sysctl. Values are integers, as the kernel prints them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

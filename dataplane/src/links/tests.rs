@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::*;
+use crate::reconciler::ReadScope;
 
 fn mac(b: u8) -> Mac {
     Mac([0x0a, 0, 0, 0, 0, b])
@@ -25,7 +26,7 @@ fn cfg(name: &str, addrs: &[&str], m: u8) -> InterfaceConfig {
 }
 
 /// Whether the twin's interface is configured as `want` says.
-fn configured(twin: &TwinLinks, want: &InterfaceConfig) -> bool {
+fn configured(twin: &LinkTwin, want: &InterfaceConfig) -> bool {
     twin.interface(&want.name)
         .is_some_and(|have| ops::diff(want, have).is_empty())
 }
@@ -41,18 +42,19 @@ fn started(configs: &[InterfaceConfig]) -> LinkReconciler {
 
 #[test]
 fn nothing_is_read_or_changed_before_desired_state_is_complete() {
-    let mut twin = TwinLinks::new();
+    let mut twin = LinkTwin::new();
     twin.add_interface("cali1");
     let mut rec = LinkReconciler::default();
     rec.upsert(cfg("cali1", &["10.0.0.1"], 1)).unwrap();
     let t0 = Instant::now();
-    assert!(rec.due(t0).is_none());
-    assert!(sync_once(&mut rec, &mut twin, t0).unwrap().is_none());
+    assert!(rec.wants_read(t0).is_none());
+    assert!(rec.sync(&mut twin, t0).unwrap().nothing_done());
     assert_eq!(twin.applied_ops(), 0);
-    assert_eq!(rec.next_wakeup(t0), None);
+    assert_eq!(rec.next_wakeup(), None);
     rec.set_complete();
-    assert_eq!(rec.next_wakeup(t0), Some(t0));
-    sync_once(&mut rec, &mut twin, t0).unwrap();
+    // A cycle is due at once (the caller syncs after set_complete without asking).
+    assert!(rec.wants_read(t0).is_some());
+    rec.sync(&mut twin, t0).unwrap();
     assert!(configured(&twin, &cfg("cali1", &["10.0.0.1"], 1)));
     assert!(rec.in_sync());
 }
@@ -60,10 +62,10 @@ fn nothing_is_read_or_changed_before_desired_state_is_complete() {
 #[test]
 fn configures_sysctls_link_and_permanent_neighbours() {
     let want = cfg("cali1", &["10.0.0.1", "fd00::1"], 1).with_rp_filter(0);
-    let mut twin = TwinLinks::new();
+    let mut twin = LinkTwin::new();
     twin.add_interface("cali1");
     let mut rec = started(std::slice::from_ref(&want));
-    sync_once(&mut rec, &mut twin, Instant::now()).unwrap();
+    rec.sync(&mut twin, Instant::now()).unwrap();
     let i = twin.interface("cali1").unwrap();
     assert!(i.up);
     assert_eq!(i.sysctls[&Sysctl::ProxyArp], 1);
@@ -83,16 +85,19 @@ fn restart_over_configured_interfaces_plans_nothing() {
         cfg("cali1", &["10.0.0.1"], 1),
         cfg("cali2", &["10.0.0.2"], 2),
     ];
-    let mut twin = TwinLinks::new();
+    let mut twin = LinkTwin::new();
     twin.add_interface("cali1");
     twin.add_interface("cali2");
     let t0 = Instant::now();
-    sync_once(&mut started(&configs), &mut twin, t0).unwrap();
+    started(&configs).sync(&mut twin, t0).unwrap();
     let before = twin.applied_ops();
 
     let mut rec = started(&configs);
-    let report = sync_once(&mut rec, &mut twin, t0).unwrap().unwrap();
-    assert_eq!(report.read, 2);
+    let report = rec.sync(&mut twin, t0).unwrap();
+    assert_eq!(
+        (report.read, report.objects_read),
+        (Some(ReadScope::Full), 2)
+    );
     assert_eq!(report.ops, 0);
     assert_eq!(twin.applied_ops(), before);
     assert!(rec.in_sync());
@@ -101,22 +106,22 @@ fn restart_over_configured_interfaces_plans_nothing() {
 #[test]
 fn drift_is_repaired_at_the_next_refresh() {
     let want = cfg("cali1", &["10.0.0.1"], 1);
-    let mut twin = TwinLinks::new();
+    let mut twin = LinkTwin::new();
     twin.add_interface("cali1");
     let mut rec = started(std::slice::from_ref(&want));
     let t0 = Instant::now();
-    sync_once(&mut rec, &mut twin, t0).unwrap();
+    rec.sync(&mut twin, t0).unwrap();
 
     let i = twin.interface_mut("cali1").unwrap();
     i.neighbours.clear();
     i.sysctls.insert(Sysctl::ProxyArp, 0);
     assert!(
-        sync_once(&mut rec, &mut twin, t0 + Duration::from_secs(1))
+        rec.sync(&mut twin, t0 + Duration::from_secs(1))
             .unwrap()
-            .is_none()
+            .nothing_done()
     );
-    assert_eq!(rec.next_wakeup(t0), Some(t0 + Duration::from_secs(90)));
-    sync_once(&mut rec, &mut twin, t0 + Duration::from_secs(90)).unwrap();
+    assert_eq!(rec.next_wakeup(), Some(t0 + Duration::from_secs(90)));
+    rec.sync(&mut twin, t0 + Duration::from_secs(90)).unwrap();
     assert!(configured(&twin, &want));
 }
 
@@ -127,15 +132,15 @@ fn vanished_interface_fails_alone_and_is_configured_when_it_returns() {
         cfg("cali2", &["10.0.0.2"], 2),
         cfg("cali3", &["10.0.0.3"], 3),
     ];
-    let mut twin = TwinLinks::new();
+    let mut twin = LinkTwin::new();
     for c in &configs {
         twin.add_interface(&c.name);
     }
     let mut rec = started(&configs);
     let t0 = Instant::now();
-    let read = rec.due(t0).unwrap();
-    let observed = twin.observe(&read.names).unwrap();
-    let plan = rec.plan(t0, &read, &observed);
+    let read = rec.wants_read(t0).unwrap();
+    let observed = twin.read(&read.names).unwrap();
+    let plan = rec.plan(&read, &observed, t0);
     twin.remove_interface("cali2");
     let failures = twin.apply(&plan);
     assert!(!failures.is_empty());
@@ -145,7 +150,7 @@ fn vanished_interface_fails_alone_and_is_configured_when_it_returns() {
             .all(|f| f.interface() == "cali2" && f.is_no_such_interface())
     );
     assert!(failures[0].to_string().contains("cali2"), "{}", failures[0]);
-    rec.applied(t0, &plan, &failures);
+    rec.applied(&plan, &failures, t0);
     assert!(configured(&twin, &configs[0]));
     assert!(configured(&twin, &configs[2]));
     let retry_at = rec.pending()["cali2"].unwrap();
@@ -153,15 +158,18 @@ fn vanished_interface_fails_alone_and_is_configured_when_it_returns() {
     assert!(!rec.in_sync());
 
     // Retried after the backoff: still absent, so still pending, later.
-    assert!(rec.due(t0).is_none());
-    let r = sync_once(&mut rec, &mut twin, retry_at).unwrap().unwrap();
-    assert_eq!((r.read, r.ops), (1, 0));
+    assert!(rec.wants_read(t0).is_none());
+    let r = rec.sync(&mut twin, retry_at).unwrap();
+    assert_eq!(
+        (r.read, r.objects_read, r.ops),
+        (Some(ReadScope::Partial), 1, 0)
+    );
     let retry_again = rec.pending()["cali2"].unwrap();
     assert!(retry_again > retry_at);
 
     // It comes back: configured at the next retry.
     twin.add_interface("cali2");
-    sync_once(&mut rec, &mut twin, retry_again).unwrap();
+    rec.sync(&mut twin, retry_again).unwrap();
     assert!(configured(&twin, &configs[1]));
     assert!(rec.in_sync());
 }
@@ -169,49 +177,52 @@ fn vanished_interface_fails_alone_and_is_configured_when_it_returns() {
 #[test]
 fn link_notification_reads_the_interface_without_waiting() {
     let want = cfg("cali1", &["10.0.0.1"], 1);
-    let mut twin = TwinLinks::new();
+    let mut twin = LinkTwin::new();
     let mut rec = started(std::slice::from_ref(&want));
     let t0 = Instant::now();
-    sync_once(&mut rec, &mut twin, t0).unwrap();
+    rec.sync(&mut twin, t0).unwrap();
     assert!(rec.pending().contains_key("cali1"));
     twin.add_interface("cali1");
     rec.link_changed("cali1");
-    sync_once(&mut rec, &mut twin, t0).unwrap();
+    rec.sync(&mut twin, t0).unwrap();
     assert!(configured(&twin, &want));
 }
 
 #[test]
 fn removed_interface_loses_only_its_permanent_neighbours() {
     let want = cfg("cali1", &["10.0.0.1"], 1);
-    let mut twin = TwinLinks::new();
+    let mut twin = LinkTwin::new();
     twin.add_interface("cali1");
     let mut rec = started(std::slice::from_ref(&want));
     let t0 = Instant::now();
-    sync_once(&mut rec, &mut twin, t0).unwrap();
+    rec.sync(&mut twin, t0).unwrap();
     twin.learn_neighbour("cali1", ip("10.0.0.7"), mac(7));
     rec.remove("cali1");
-    sync_once(&mut rec, &mut twin, t0).unwrap();
+    rec.sync(&mut twin, t0).unwrap();
     let i = twin.interface("cali1").unwrap();
     assert_eq!(i.neighbours.len(), 1);
     assert!(!i.neighbours[&ip("10.0.0.7")].permanent);
     assert!(rec.in_sync());
     // Forgotten: not read again.
     assert_eq!(
-        rec.due(t0 + Duration::from_secs(90)).unwrap().names.len(),
+        rec.wants_read(t0 + Duration::from_secs(90))
+            .unwrap()
+            .names
+            .len(),
         0
     );
 }
 
 #[test]
 fn removed_interface_that_is_gone_is_forgotten() {
-    let mut twin = TwinLinks::new();
+    let mut twin = LinkTwin::new();
     twin.add_interface("cali1");
     let mut rec = started(&[cfg("cali1", &["10.0.0.1"], 1)]);
     let t0 = Instant::now();
-    sync_once(&mut rec, &mut twin, t0).unwrap();
+    rec.sync(&mut twin, t0).unwrap();
     twin.remove_interface("cali1");
     rec.remove("cali1");
-    sync_once(&mut rec, &mut twin, t0).unwrap();
+    rec.sync(&mut twin, t0).unwrap();
     assert!(rec.in_sync());
 }
 
@@ -303,8 +314,8 @@ fn arb_world()
     )
 }
 
-fn twin_of(states: &[Option<ObservedInterface>]) -> TwinLinks {
-    let mut twin = TwinLinks::new();
+fn twin_of(states: &[Option<ObservedInterface>]) -> LinkTwin {
+    let mut twin = LinkTwin::new();
     for (name, s) in NAMES.iter().zip(states) {
         if let Some(s) = s {
             twin.insert_interface(name, s.clone());
@@ -324,7 +335,7 @@ proptest! {
         let desired: Vec<InterfaceConfig> = configs.iter().flatten().cloned().collect();
         let mut rec = started(&desired);
         let t0 = Instant::now();
-        let report = sync_once(&mut rec, &mut twin, t0).unwrap().unwrap();
+        let report = rec.sync(&mut twin, t0).unwrap();
         prop_assert!(report.failures.is_empty(), "{:?}", report.failures);
 
         for (name, c) in NAMES.iter().zip(&configs) {
@@ -346,7 +357,7 @@ proptest! {
                 None => prop_assert_eq!(now, was),
             }
         }
-        let again = rec.due(t0);
+        let again = rec.wants_read(t0);
         prop_assert!(again.is_none(), "{:?}", again);
         let absent = configs.iter().zip(&states).any(|(c, s)| c.is_some() && s.is_none());
         prop_assert_eq!(rec.in_sync(), !absent);
@@ -364,7 +375,7 @@ proptest! {
         let t0 = Instant::now();
 
         let mut straight = twin_of(&states);
-        sync_once(&mut started(&desired), &mut straight, t0).unwrap();
+        started(&desired).sync(&mut straight, t0).unwrap();
 
         let mut winding = twin_of(&states);
         let mut rec = LinkReconciler::default();
@@ -372,7 +383,7 @@ proptest! {
         let mut t = t0;
         for d in &detours {
             rec.upsert(d.clone()).unwrap();
-            sync_once(&mut rec, &mut winding, t).unwrap();
+            rec.sync(&mut winding, t).unwrap();
             t += Duration::from_millis(10);
         }
         if configs[1].is_none() {
@@ -381,7 +392,7 @@ proptest! {
         for c in desired.iter().rev() {
             rec.upsert(c.clone()).unwrap();
         }
-        sync_once(&mut rec, &mut winding, t).unwrap();
+        rec.sync(&mut winding, t).unwrap();
 
         for (name, c) in NAMES.iter().zip(&configs) {
             if let Some(want) = c {
@@ -431,25 +442,25 @@ proptest! {
                 },
                 _ => {
                     // A cycle that is planned, then an interface vanishes before apply.
-                    if let Some(read) = rec.due(t) {
-                        let obs = twin.observe(&read.names).unwrap();
-                        let plan = rec.plan(t, &read, &obs);
+                    if let Some(read) = rec.wants_read(t) {
+                        let obs = twin.read(&read.names).unwrap();
+                        let plan = rec.plan(&read, &obs, t);
                         twin.remove_interface(name);
                         let failures = twin.apply(&plan);
-                        rec.applied(t, &plan, &failures);
+                        rec.applied(&plan, &failures, t);
                     }
                 }
             }
             t += Duration::from_millis(ms);
-            let _ = sync_once(&mut rec, &mut twin, t);
+            let _ = rec.sync(&mut twin, t);
         }
         // Quiesce: run until the next refresh has passed.
         let end = t + Duration::from_secs(100);
         while t < end {
-            let _ = sync_once(&mut rec, &mut twin, t);
-            t = rec.next_wakeup(t).map_or(end, |w| w.max(t + Duration::from_millis(1)));
+            let _ = rec.sync(&mut twin, t);
+            t = rec.next_wakeup().map_or(end, |w| w.max(t + Duration::from_millis(1)));
         }
-        let _ = sync_once(&mut rec, &mut twin, t);
+        let _ = rec.sync(&mut twin, t);
         for (i, name) in NAMES.iter().enumerate() {
             match &wanted[i] {
                 Some(want) => if twin.interface(name).is_some() {

@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use super::backend::{LinkDataplane, LinkError};
+use super::backend::LinkBackend;
+use super::error::LinkError;
 use super::mac::Mac;
 use super::observed::{Observation, ObservedInterface, ObservedNeighbour};
 use super::ops::{Op, OpError, OpFailure};
@@ -15,15 +16,15 @@ use super::sysctl::Sysctl;
 
 /// Interfaces in memory, by name.
 #[derive(Clone, Debug, Default)]
-pub struct TwinLinks {
+pub struct LinkTwin {
     interfaces: BTreeMap<String, ObservedInterface>,
     /// Ops applied so far (failed ones included), for tests.
     applied: usize,
 }
 
-impl TwinLinks {
-    pub fn new() -> TwinLinks {
-        TwinLinks::default()
+impl LinkTwin {
+    pub fn new() -> LinkTwin {
+        LinkTwin::default()
     }
 
     /// A new interface as the kernel creates it in a fresh namespace: down, with IPv6, the
@@ -117,8 +118,8 @@ impl TwinLinks {
     }
 }
 
-impl LinkDataplane for TwinLinks {
-    fn observe(&mut self, names: &BTreeSet<String>) -> Result<Observation, LinkError> {
+impl LinkBackend for LinkTwin {
+    fn read(&mut self, names: &BTreeSet<String>) -> Result<Observation, LinkError> {
         Ok(names
             .iter()
             .map(|n| (n.clone(), self.interfaces.get(n).cloned()))

@@ -1,39 +1,45 @@
-//! Workload plumbing, as Calico's CNI plugin does it (calico.md §3.1 "Container side"): a
-//! veth pair whose host side is `cali…` with MAC `ee:ee:ee:ee:ee:ee` and whose other end is
-//! `eth0` in the workload's namespace, with the workload's addresses (/32, /128), the
+//! Workload plumbing, as Calico's CNI plugin does it
+//! (`cni-plugin/internal/pkg/utils/network_linux.go`, `DoNetworking`): a veth pair whose host
+//! side is `cali…` with MAC `ee:ee:ee:ee:ee:ee` and whose other end is `eth0` in the
+//! workload's namespace, with the workload's addresses (/32, /128), the
 //! `169.254.1.1 dev eth0 scope link` + `default via 169.254.1.1` routes, and for IPv6 a
 //! default route via the host side's link-local address. For `calicoctl container add` and a
 //! CNI plugin.
 //!
+//! Blocking, like every kernel backend of the crate (the crate's netlink socket, sysctl
+//! writes from a thread in the namespace, a short wait for the host side's IPv6 link-local
+//! address); it needs no async runtime. An async caller runs it on a blocking thread
+//! (`tokio::task::spawn_blocking`).
+//!
 //! The host side's sysctls, neighbours and the host routes are not set here: the interface
-//! reconciler ([`super::reconciler`]) and the route programmer own them.
+//! reconciler ([`super::reconciler`]) and the route reconciler own them.
 
 use std::fs::File;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use futures::TryStreamExt;
-use netlink_packet_route::address::AddressAttribute;
-use netlink_packet_route::link::{InfoData, InfoVeth, LinkAttribute};
-use netlink_packet_route::route::{RouteProtocol, RouteScope};
-use rtnetlink::{Handle, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use nix::errno::Errno;
 use thiserror::Error;
 use tracing::{info, warn};
 
 use super::mac::Mac;
 use super::names::{InvalidName, validate_ifname};
+use crate::netlink::link::Veth;
+use crate::netlink::wire::{NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST, RTM_NEWROUTE};
+use crate::netlink::{NetlinkError, NetlinkSocket};
 use crate::netns::NetnsRef;
+use crate::routes::route::{Route, protocol};
+use crate::routes::wire::encode_route;
 
 /// The workload's IPv4 gateway: answered by proxy ARP on the host side.
 pub const GATEWAY_V4: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
 
 /// How long to wait for the host side's IPv6 link-local address.
 const LINK_LOCAL_WAIT: Duration = Duration::from_secs(2);
-
-const ENODEV: i32 = 19;
 
 /// One workload to plumb.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,8 +99,8 @@ pub enum PlumbingError {
 /// Creates the veth pair for a workload whose network namespace is `workload_netns` (e.g.
 /// `/run/netns/<name>` or `/proc/<pid>/ns/net`) and configures the workload side. A stale
 /// host interface of the same name is deleted first (as Calico's CNI plugin does); on
-/// failure the new pair is deleted again.
-pub async fn add_workload(
+/// failure the new pair is deleted again. Blocking (see the module docs).
+pub fn add_workload(
     host: &NetnsRef,
     workload_netns: &Path,
     spec: &WorkloadSpec,
@@ -105,49 +111,38 @@ pub async fn add_workload(
         interface: spec.host_ifname.clone(),
         netns: workload_netns.to_owned(),
     };
-    let host_h = host
-        .rtnetlink()
-        .map_err(|e| ctx.err("opening rtnetlink in the host namespace", e))?;
+    let mut host_nl = NetlinkSocket::open(host)
+        .map_err(|e| ctx.err("opening netlink in the host namespace", e.into()))?;
     let wl_ref = NetnsRef::Path(workload_netns.to_owned());
-    let wl_h = wl_ref
-        .rtnetlink()
-        .map_err(|e| ctx.err("opening rtnetlink in the workload namespace", e))?;
+    let mut wl_nl = NetlinkSocket::open(&wl_ref)
+        .map_err(|e| ctx.err("opening netlink in the workload namespace", e.into()))?;
 
-    if let Some(old) = link_index(&host_h, &spec.host_ifname)
-        .await
-        .map_err(|e| ctx.err("looking up the host interface", e))?
+    if let Some(old) = host_nl
+        .link_by_name(&spec.host_ifname)
+        .map_err(|e| ctx.err("looking up the host interface", e.into()))?
     {
         info!(interface = %spec.host_ifname, "deleting stale workload interface");
-        host_h
-            .link()
-            .del(old)
-            .execute()
-            .await
-            .map_err(|e| ctx.err("deleting the stale host interface", to_io(e)))?;
+        host_nl
+            .delete_link(old.index)
+            .map_err(|e| ctx.err("deleting the stale host interface", e.into()))?;
     }
 
     let ns_file = File::open(workload_netns).map_err(|e| ctx.err("opening the namespace", e))?;
-    let peer = LinkUnspec::new_with_name(&spec.workload_ifname)
-        .mtu(spec.mtu)
-        .setns_by_fd(ns_file.as_raw_fd())
-        .build();
-    let veth = LinkVeth::new(&spec.host_ifname, &spec.workload_ifname)
-        .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
-        .mtu(spec.mtu)
-        .address(Mac::HOST_SIDE.octets().to_vec())
-        .build();
-    host_h
-        .link()
-        .add(veth)
-        .execute()
-        .await
-        .map_err(|e| ctx.err("creating the veth pair", to_io(e)))?;
+    host_nl
+        .add_veth(&Veth {
+            name: &spec.host_ifname,
+            mac: Some(Mac::HOST_SIDE.octets()),
+            peer: &spec.workload_ifname,
+            peer_netns: ns_file.as_fd(),
+            mtu: spec.mtu,
+        })
+        .map_err(|e| ctx.err("creating the veth pair", e.into()))?;
     drop(ns_file);
 
-    match configure(&host_h, host, &wl_h, &wl_ref, spec, &ctx).await {
+    match configure(&mut host_nl, host, &mut wl_nl, &wl_ref, spec, &ctx) {
         Ok(p) => Ok(p),
         Err(e) => {
-            if let Err(cleanup) = remove_workload(host, &spec.host_ifname).await {
+            if let Err(cleanup) = remove_workload(host, &spec.host_ifname) {
                 warn!(interface = %spec.host_ifname, error = %cleanup, "removing a half-plumbed workload failed");
             }
             Err(e)
@@ -156,26 +151,26 @@ pub async fn add_workload(
 }
 
 /// Deletes a workload's veth pair by its host side (the workload side goes with it).
-/// Returns whether there was one; an absent interface is not an error.
-pub async fn remove_workload(host: &NetnsRef, host_ifname: &str) -> Result<bool, PlumbingError> {
+/// Returns whether there was one; an absent interface is not an error. Blocking (see the
+/// module docs).
+pub fn remove_workload(host: &NetnsRef, host_ifname: &str) -> Result<bool, PlumbingError> {
     validate_ifname(host_ifname)?;
     let ctx = Ctx {
         interface: host_ifname.to_owned(),
         netns: PathBuf::from("-"),
     };
-    let h = host
-        .rtnetlink()
-        .map_err(|e| ctx.err("opening rtnetlink in the host namespace", e))?;
-    let Some(index) = link_index(&h, host_ifname)
-        .await
-        .map_err(|e| ctx.err("looking up the host interface", e))?
+    let mut nl = NetlinkSocket::open(host)
+        .map_err(|e| ctx.err("opening netlink in the host namespace", e.into()))?;
+    let Some(link) = nl
+        .link_by_name(host_ifname)
+        .map_err(|e| ctx.err("looking up the host interface", e.into()))?
     else {
         return Ok(false);
     };
-    match h.link().del(index).execute().await.map_err(to_io) {
+    match nl.delete_link(link.index) {
         Ok(()) => Ok(true),
-        Err(e) if e.raw_os_error() == Some(ENODEV) => Ok(false),
-        Err(e) => Err(ctx.err("deleting the host interface", e)),
+        Err(e) if e.errno() == Some(Errno::ENODEV) => Ok(false),
+        Err(e) => Err(ctx.err("deleting the host interface", e.into())),
     }
 }
 
@@ -195,10 +190,10 @@ impl Ctx {
     }
 }
 
-async fn configure(
-    host_h: &Handle,
+fn configure(
+    host_nl: &mut NetlinkSocket,
     host: &NetnsRef,
-    wl_h: &Handle,
+    wl_nl: &mut NetlinkSocket,
     wl_ref: &NetnsRef,
     spec: &WorkloadSpec,
     ctx: &Ctx,
@@ -218,91 +213,69 @@ async fn configure(
         }
     }
 
-    let host_index = link_index(host_h, host_if)
-        .await
-        .map_err(|e| ctx.err("looking up the host interface", e))?
-        .ok_or_else(|| ctx.err("looking up the host interface", enodev()))?;
-    host_h
-        .link()
-        .change(LinkUnspec::new_with_index(host_index).up().build())
-        .execute()
-        .await
-        .map_err(|e| ctx.err("bringing the host interface up", to_io(e)))?;
+    let host_index = host_nl
+        .link_by_name(host_if)
+        .map_err(|e| ctx.err("looking up the host interface", e.into()))?
+        .ok_or_else(|| ctx.err("looking up the host interface", enodev()))?
+        .index;
+    host_nl
+        .set_link_up(host_index)
+        .map_err(|e| ctx.err("bringing the host interface up", e.into()))?;
 
-    let (wl_index, wl_mac) = link_index_and_mac(wl_h, wl_if)
-        .await
-        .map_err(|e| ctx.err(format!("looking up {wl_if} in the workload"), e))?
+    let wl_link = wl_nl
+        .link_by_name(wl_if)
+        .map_err(|e| ctx.err(format!("looking up {wl_if} in the workload"), e.into()))?
         .ok_or_else(|| ctx.err(format!("looking up {wl_if} in the workload"), enodev()))?;
-    let workload_mac = wl_mac.ok_or_else(|| {
+    let wl_index = wl_link.index;
+    let workload_mac = wl_link.mac.map(Mac).ok_or_else(|| {
         ctx.err(
             format!("reading the MAC of {wl_if} in the workload"),
             io::Error::new(io::ErrorKind::InvalidData, "no 6-byte link-layer address"),
         )
     })?;
-    wl_h.link()
-        .change(LinkUnspec::new_with_index(wl_index).up().build())
-        .execute()
-        .await
-        .map_err(|e| ctx.err(format!("bringing {wl_if} up in the workload"), to_io(e)))?;
+    wl_nl
+        .set_link_up(wl_index)
+        .map_err(|e| ctx.err(format!("bringing {wl_if} up in the workload"), e.into()))?;
 
     for addr in &spec.addresses {
         let len = if addr.is_ipv4() { 32 } else { 128 };
-        wl_h.address()
-            .add(wl_index, *addr, len)
-            .replace()
-            .execute()
-            .await
-            .map_err(|e| ctx.err(format!("adding {addr}/{len} to {wl_if}"), to_io(e)))?;
+        wl_nl
+            .add_address(wl_index, *addr, len)
+            .map_err(|e| ctx.err(format!("adding {addr}/{len} to {wl_if}"), e.into()))?;
     }
 
     if spec.addresses.iter().any(IpAddr::is_ipv4) {
-        let gw_route = RouteMessageBuilder::<Ipv4Addr>::new()
-            .destination_prefix(GATEWAY_V4, 32)
-            .output_interface(wl_index)
-            .scope(RouteScope::Link)
-            .protocol(RouteProtocol::Boot)
-            .build();
-        wl_h.route()
-            .add(gw_route)
-            .replace()
-            .execute()
-            .await
-            .map_err(|e| {
-                ctx.err(
-                    format!("adding {GATEWAY_V4} dev {wl_if} scope link"),
-                    to_io(e),
-                )
-            })?;
-        let default = RouteMessageBuilder::<Ipv4Addr>::new()
-            .gateway(GATEWAY_V4)
-            .output_interface(wl_index)
-            .protocol(RouteProtocol::Boot)
-            .build();
-        wl_h.route()
-            .add(default)
-            .replace()
-            .execute()
-            .await
-            .map_err(|e| ctx.err(format!("adding default via {GATEWAY_V4}"), to_io(e)))?;
+        let gateway = Route::workload(GATEWAY_V4.into(), wl_if.as_str());
+        add_route(wl_nl, &gateway, wl_index).map_err(|e| {
+            ctx.err(
+                format!("adding {GATEWAY_V4} dev {wl_if} scope link"),
+                e.into(),
+            )
+        })?;
+        let default = Route::via_dev(
+            IpNet::V4(Ipv4Net::default()),
+            GATEWAY_V4.into(),
+            wl_if.as_str(),
+            false,
+        );
+        add_route(wl_nl, &default, wl_index)
+            .map_err(|e| ctx.err(format!("adding default via {GATEWAY_V4}"), e.into()))?;
     }
 
     if has_v6 {
-        let gw = host_link_local(host_h, host_index).await.unwrap_or_else(|| {
+        let gw = host_link_local(host_nl, host_index).unwrap_or_else(|| {
             let ll = Mac::HOST_SIDE.ipv6_link_local();
             warn!(interface = %host_if, gateway = %ll, "host side has no IPv6 link-local address yet; using the one its MAC gives");
             ll
         });
-        let default = RouteMessageBuilder::<Ipv6Addr>::new()
-            .gateway(gw)
-            .output_interface(wl_index)
-            .protocol(RouteProtocol::Boot)
-            .build();
-        wl_h.route()
-            .add(default)
-            .replace()
-            .execute()
-            .await
-            .map_err(|e| ctx.err(format!("adding default via {gw} dev {wl_if}"), to_io(e)))?;
+        let default = Route::via_dev(
+            IpNet::V6(Ipv6Net::default()),
+            gw.into(),
+            wl_if.as_str(),
+            false,
+        );
+        add_route(wl_nl, &default, wl_index)
+            .map_err(|e| ctx.err(format!("adding default via {gw} dev {wl_if}"), e.into()))?;
     }
 
     Ok(PlumbedWorkload {
@@ -312,59 +285,39 @@ async fn configure(
     })
 }
 
+/// Adds (or replaces) `route` out of link `oif` in table main, `proto boot` as `ip route add`
+/// gives it, through the route reconciler's own encoder.
+fn add_route(nl: &mut NetlinkSocket, route: &Route, oif: u32) -> Result<(), NetlinkError> {
+    let k = route.to_kernel(protocol::BOOT, Some(oif));
+    nl.request(&format!("adding route {k}"), |out, seq| {
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+        encode_route(out, RTM_NEWROUTE, flags, seq, &k);
+    })
+}
+
 /// The host side's IPv6 link-local address, waiting up to [`LINK_LOCAL_WAIT`] for the kernel
 /// to assign it (it does once both ends are up).
-async fn host_link_local(h: &Handle, index: u32) -> Option<Ipv6Addr> {
+fn host_link_local(nl: &mut NetlinkSocket, index: u32) -> Option<Ipv6Addr> {
     let step = Duration::from_millis(20);
     let mut waited = Duration::ZERO;
     loop {
-        let mut addrs = h.address().get().set_link_index_filter(index).execute();
-        while let Ok(Some(msg)) = addrs.try_next().await {
-            for attr in &msg.attributes {
-                if let AddressAttribute::Address(IpAddr::V6(a)) = attr
-                    && a.is_unicast_link_local()
-                {
-                    return Some(*a);
-                }
+        if let Ok(addrs) = nl.addresses(index, true) {
+            let ll = addrs.into_iter().find_map(|a| match a {
+                IpAddr::V6(a) if a.is_unicast_link_local() => Some(a),
+                _ => None,
+            });
+            if ll.is_some() {
+                return ll;
             }
         }
         if waited >= LINK_LOCAL_WAIT {
             return None;
         }
-        tokio::time::sleep(step).await;
+        std::thread::sleep(step);
         waited += step;
     }
 }
 
-async fn link_index(h: &Handle, name: &str) -> io::Result<Option<u32>> {
-    Ok(link_index_and_mac(h, name).await?.map(|(i, _)| i))
-}
-
-async fn link_index_and_mac(h: &Handle, name: &str) -> io::Result<Option<(u32, Option<Mac>)>> {
-    let mut links = h.link().get().match_name(name.to_owned()).execute();
-    match links.try_next().await {
-        Ok(Some(msg)) => {
-            let mac = msg.attributes.iter().find_map(|a| match a {
-                LinkAttribute::Address(b) => Mac::from_bytes(b),
-                _ => None,
-            });
-            Ok(Some((msg.header.index, mac)))
-        }
-        Ok(None) => Ok(None),
-        Err(e) => match to_io(e) {
-            e if e.raw_os_error() == Some(ENODEV) => Ok(None),
-            e => Err(e),
-        },
-    }
-}
-
 fn enodev() -> io::Error {
-    io::Error::from_raw_os_error(ENODEV)
-}
-
-fn to_io(e: rtnetlink::Error) -> io::Error {
-    match e {
-        rtnetlink::Error::NetlinkError(m) => m.to_io(),
-        other => io::Error::other(other.to_string()),
-    }
+    io::Error::from_raw_os_error(Errno::ENODEV as i32)
 }

@@ -26,6 +26,21 @@ pub enum Family {
     V6,
 }
 
+impl Family {
+    /// The family of a network.
+    pub fn of(n: &IpNet) -> Family {
+        match n {
+            IpNet::V4(_) => Family::V4,
+            IpNet::V6(_) => Family::V6,
+        }
+    }
+
+    /// The family of an address.
+    pub fn of_addr(a: &IpAddr) -> Family {
+        if a.is_ipv4() { Family::V4 } else { Family::V6 }
+    }
+}
+
 /// Which address or port of the packet a match reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {

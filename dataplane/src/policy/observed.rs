@@ -1,6 +1,6 @@
-//! What the `calico` table holds, as far as the programmer needs to know: per chain its hook,
+//! What the `calico` table holds, as far as the reconciler needs to know: per chain its hook,
 //! marker hash and rule count; per set its type and elements; per map its elements. Read from
-//! the kernel (`nft -j list table`), from the twin, or kept up to date by the programmer after
+//! the kernel (`nft -j list table`), from the twin, or kept up to date by the reconciler after
 //! each applied transaction.
 
 use std::collections::{BTreeMap, BTreeSet};

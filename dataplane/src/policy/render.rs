@@ -1,5 +1,7 @@
-//! From the resolved policy model of one host to the `calico` nftables table (calico.md §2.2,
-//! §3.1, §3.4). Pure: the same [`HostPolicy`] always gives the same [`Table`].
+//! From the resolved policy model of one host to the `calico` nftables table: Felix's chains
+//! (`felix/rules/static.go` for the base chains, `felix/rules/dispatch.go` for the dispatch by
+//! interface, `felix/rules/endpoints.go` for the endpoint chains) in one `inet` table. Pure:
+//! the same [`HostPolicy`] always gives the same [`Table`].
 //!
 //! # Layout
 //!
@@ -53,19 +55,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
-use model::policy::{
-    DirectionPolicy, HostPolicy, IpSet, IpSetKind, PortRange, TierPolicies, packet::proto,
-};
-use model::resources::{EndpointToHostAction, TierDefaultAction};
+use model::policy::{DirectionPolicy, HostPolicy, IpSet, IpSetKind, PortRange, packet::proto};
+use model::resources::EndpointToHostAction;
 
 use super::ir::{
-    Chain, CtState, DispatchMap, Element, Family, Hook, IfField, IfName, MARK_ACCEPT, MARK_PASS,
-    Match, Rule, Set, SetType, Side, Statement, Table, Verdict,
+    Chain, DispatchMap, Element, Family, Hook, IfField, Match, Rule, Set, SetType, Side, Table,
+    Verdict,
 };
 use super::names;
 pub use super::rules::{LOG_PREFIX, render_rule, rules_chain};
 
+mod endpoint;
 mod host;
+
+use endpoint::{direction_chain, iface, workload_prefixes};
 
 /// ICMPv6 types a workload may always send to its host (MLD, router and neighbour discovery).
 const ICMPV6_TO_HOST: [u8; 6] = [130, 131, 132, 133, 135, 136];
@@ -130,7 +133,7 @@ pub fn render_ip_set(id: &str, set: &IpSet) -> Vec<(String, Set)> {
                     set_type: SetType::AddrProtoPort(f),
                     elements: members
                         .iter()
-                        .filter(|m| family_of_addr(&m.addr) == f)
+                        .filter(|m| Family::of_addr(&m.addr) == f)
                         .map(|m| Element::AddrProtoPort(m.addr, m.protocol, m.port))
                         .collect(),
                 },
@@ -145,7 +148,7 @@ pub fn render_ip_set(id: &str, set: &IpSet) -> Vec<(String, Set)> {
 pub fn nets_set(f: Family, nets: &BTreeSet<IpNet>) -> Set {
     Set {
         set_type: SetType::Nets(f),
-        elements: cover(nets.iter().filter(|n| family_of(n) == f).copied())
+        elements: cover(nets.iter().filter(|n| Family::of(n) == f).copied())
             .into_iter()
             .map(Element::Net)
             .collect(),
@@ -168,124 +171,6 @@ pub fn cover(nets: impl IntoIterator<Item = IpNet>) -> BTreeSet<IpNet> {
         out.push(n);
     }
     out.into_iter().collect()
-}
-
-pub(crate) fn family_of(n: &IpNet) -> Family {
-    match n {
-        IpNet::V4(_) => Family::V4,
-        IpNet::V6(_) => Family::V6,
-    }
-}
-
-fn family_of_addr(a: &std::net::IpAddr) -> Family {
-    if a.is_ipv4() { Family::V4 } else { Family::V6 }
-}
-
-/// The rules every endpoint chain starts with.
-fn endpoint_prologue() -> Vec<Rule> {
-    vec![
-        Rule::new(
-            vec![Match::Ct(CtState::EstablishedRelated)],
-            Verdict::Accept,
-        ),
-        Rule::new(vec![Match::Ct(CtState::Invalid)], Verdict::Drop),
-        Rule {
-            statements: vec![Statement::ClearMark(MARK_ACCEPT | MARK_PASS)],
-            ..Rule::default()
-        },
-    ]
-}
-
-/// How the tiers of a chain end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TierStyle {
-    /// Normal and forward policy: a tier that no policy passed the packet out of applies its
-    /// default action; an accepted packet returns.
-    Filter,
-    /// Pre-DNAT policy: no end-of-tier drop (normal policy still runs).
-    PreDnat,
-    /// Untracked policy: no end-of-tier drop; an accepted packet is not tracked.
-    Untracked,
-}
-
-/// The rules of `tiers` for one direction.
-fn tier_rules(tiers: &[TierPolicies], ingress: bool, style: TierStyle) -> Vec<Rule> {
-    let mut rules = Vec::new();
-    for tier in tiers {
-        rules.push(Rule {
-            statements: vec![Statement::ClearMark(MARK_PASS)],
-            ..Rule::default()
-        });
-        for id in &tier.policies {
-            rules.push(Rule::new(
-                vec![Match::Mark {
-                    bits: MARK_PASS,
-                    set: false,
-                }],
-                Verdict::Jump(names::policy(id, ingress)),
-            ));
-            let mut accepted = accepted_return();
-            if style == TierStyle::Untracked {
-                accepted.statements.push(Statement::NoTrack);
-            }
-            rules.push(accepted);
-        }
-        if style == TierStyle::Filter && tier.default_action == TierDefaultAction::Deny {
-            rules.push(
-                Rule::new(
-                    vec![Match::Mark {
-                        bits: MARK_PASS,
-                        set: false,
-                    }],
-                    Verdict::Drop,
-                )
-                .with_comment(format!(
-                    "end of tier {}: drop if no policy passed the packet",
-                    comment_safe(&tier.tier)
-                )),
-            );
-        }
-    }
-    rules
-}
-
-/// An endpoint chain for one direction: prologue, `preamble`, tiers, profiles, drop.
-fn direction_chain(dp: &DirectionPolicy, ingress: bool, preamble: Vec<Rule>) -> Chain {
-    let mut rules = endpoint_prologue();
-    rules.extend(preamble);
-    rules.extend(tier_rules(&dp.tiers, ingress, TierStyle::Filter));
-    for profile in &dp.profiles {
-        rules.push(Rule::new(
-            Vec::new(),
-            Verdict::Jump(names::profile(profile, ingress)),
-        ));
-        rules.push(accepted_return());
-    }
-    rules.push(Rule::new(Vec::new(), Verdict::Drop).with_comment("drop if no profile matched"));
-    Chain { hook: None, rules }
-}
-
-fn accepted_return() -> Rule {
-    Rule::new(
-        vec![Match::Mark {
-            bits: MARK_ACCEPT,
-            set: true,
-        }],
-        Verdict::Return,
-    )
-}
-
-/// Text fit for an nft comment: printable ASCII without quotes or backslashes.
-pub(crate) fn comment_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// The egress (`fw-`) and ingress (`tw-`) chains of a workload interface.
@@ -335,18 +220,6 @@ fn workload_chains(
         direction_chain(egress, false, preamble),
         direction_chain(ingress, true, Vec::new()),
     )
-}
-
-fn workload_prefixes(hp: &HostPolicy) -> Vec<IfName> {
-    hp.settings
-        .interface_prefixes
-        .iter()
-        .map(|p| IfName::Prefix(p.clone()))
-        .collect()
-}
-
-fn iface(field: IfField, neg: bool, name: IfName) -> Match {
-    Match::Interface { field, neg, name }
 }
 
 /// The base chains and the dispatch chains.

@@ -12,7 +12,6 @@ use model::resources::Action;
 
 use super::ir::{Chain, Family, MARK_ACCEPT, MARK_PASS, Match, Rule, Side, Statement, Verdict};
 use super::names;
-use super::render::family_of;
 
 /// The prefix of `log` statements (Felix's `LogPrefix` default).
 pub const LOG_PREFIX: &str = "calico-packet: ";
@@ -77,7 +76,7 @@ fn applies_to(r: &ResolvedRule, f: Family) -> bool {
         Some(proto::ICMPV6) if f == Family::V4 => return false,
         _ => {}
     }
-    let has = |nets: &[IpNet]| nets.is_empty() || nets.iter().any(|n| family_of(n) == f);
+    let has = |nets: &[IpNet]| nets.is_empty() || nets.iter().any(|n| Family::of(n) == f);
     [&r.source, &r.destination]
         .iter()
         .all(|e| has(&e.nets) && has(&e.not_nets))
@@ -199,7 +198,10 @@ fn entity_matches(
     let mut fixed = Vec::new();
     if let Some(f) = f {
         let of_f = |nets: &[IpNet]| -> Vec<IpNet> {
-            nets.iter().filter(|n| family_of(n) == f).copied().collect()
+            nets.iter()
+                .filter(|n| Family::of(n) == f)
+                .copied()
+                .collect()
         };
         if !e.nets.is_empty() {
             fixed.push(Match::Nets {

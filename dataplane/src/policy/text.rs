@@ -3,7 +3,8 @@
 //! Every chain starts with a marker rule `continue comment "h:<hash>"`, where the hash is of
 //! the chain's other rules as printed here. Reading the kernel back, a chain whose marker
 //! matches the desired hash and whose rule count is right holds the desired rules; nothing
-//! else has to be parsed (calico.md §3.1: Felix identifies its rules by hash the same way).
+//! else has to be parsed (Felix identifies its rules by hash the same way: the `cali:<hash>`
+//! comment on each rule, `felix/iptables/table.go`).
 
 use std::fmt::Write;
 

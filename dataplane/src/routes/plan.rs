@@ -2,8 +2,8 @@
 //! the desired routes ([`RouteOp`]), and the problems that keep some from being programmed.
 //! Pure: no I/O, no clock.
 //!
-//! Ownership (calico.md §3.3: Felix recognises its routes by protocol or by egress through a
-//! `cali` interface):
+//! Ownership, as in Felix's route table (`felix/routetable/route_table.go`), which recognises
+//! its routes by protocol or by egress through a `cali` interface:
 //! - a route is **ours** when it carries our protocol; only ours are ever deleted;
 //! - a desired route goes into its destination's default slot (TOS 0, the family's default
 //!   metric). If a route that is not ours is already there, it is replaced only when it goes
@@ -14,48 +14,13 @@
 //! - routes that are not ours in other slots, or to other destinations, are never touched.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use ipnet::IpNet;
 
+use super::op::RouteOp;
 use super::problem::RouteProblem;
 use super::route::{KernelRoute, Links, Route, RouteKind, scope};
 use super::table::RouteTable;
-
-/// One change to a kernel routing table.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RouteOp {
-    /// Add (fails with EEXIST if the slot is taken).
-    Add(KernelRoute),
-    /// Add, or overwrite the route in the slot.
-    Replace(KernelRoute),
-    /// Delete this route (matched by destination, metric, type and our protocol, so a route
-    /// that is not ours is never deleted, even if it appeared since the kernel was read).
-    Delete(KernelRoute),
-}
-
-impl RouteOp {
-    pub fn route(&self) -> &KernelRoute {
-        match self {
-            RouteOp::Add(r) | RouteOp::Replace(r) | RouteOp::Delete(r) => r,
-        }
-    }
-
-    /// `"adding"`, `"replacing"` or `"deleting"`, for messages.
-    pub fn verb(&self) -> &'static str {
-        match self {
-            RouteOp::Add(_) => "adding",
-            RouteOp::Replace(_) => "replacing",
-            RouteOp::Delete(_) => "deleting",
-        }
-    }
-}
-
-impl fmt::Display for RouteOp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.verb(), self.route())
-    }
-}
 
 /// Which routes are ours.
 #[derive(Clone, Copy, Debug)]

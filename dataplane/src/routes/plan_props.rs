@@ -10,8 +10,9 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use proptest::prelude::*;
 
-use super::dataplane::RouteDataplane;
-use super::plan::{Ownership, RouteOp, plan};
+use super::backend::RouteBackend;
+use super::op::RouteOp;
+use super::plan::{Ownership, plan};
 use super::problem::RouteProblem;
 use super::route::{KernelRoute, Route, RouteTarget, protocol};
 use super::table::RouteTable;

@@ -1,51 +1,17 @@
 //! What goes wrong, named by route: a backend that cannot read or write at all
-//! ([`RouteError`]), one operation the kernel refused ([`OpFailure`]), and why a desired route
-//! is not (yet) in the kernel ([`RouteProblem`]).
-
-use std::io;
+//! ([`RouteError`]), and why a desired route is not (yet) in the kernel ([`RouteProblem`]).
 
 use nix::errno::Errno;
 
-use super::plan::RouteOp;
+use super::op::{OpFailure, RouteOp};
 use super::route::{KernelRoute, Route};
+use crate::netlink::NetlinkError;
 
 /// A backend failure that is not about one route: the socket, a dump, a malformed reply.
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{context}: malformed netlink reply: {detail}")]
-    Decode { context: String, detail: String },
-}
-
-impl RouteError {
-    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> RouteError {
-        RouteError::Io {
-            context: context.into(),
-            source,
-        }
-    }
-
-    pub(crate) fn decode(context: impl Into<String>, detail: impl Into<String>) -> RouteError {
-        RouteError::Decode {
-            context: context.into(),
-            detail: detail.into(),
-        }
-    }
-}
-
-/// The kernel refused operation `index` of a batch.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OpFailure {
-    /// Position of the operation in the batch passed to `apply`.
-    pub index: usize,
-    pub errno: Errno,
-    /// The kernel's extended-ack message (`"Nexthop has invalid gateway"`), when it sent one.
-    pub message: Option<String>,
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
 }
 
 /// Why a desired route is not in the kernel as wanted.

@@ -1,6 +1,11 @@
-//! [`RouteReconciler`]: the sans-IO core of the route programmer. It holds the desired routes
-//! and its picture of the kernel, and turns them into batches of operations; the caller reads
-//! the kernel, applies the batches and passes the time (see [`super::driver`] for the loop).
+//! [`RouteReconciler`]: the sans-IO core of the route reconciler. It holds the desired routes
+//! and its picture of the kernel, and turns them into batches of operations. The caller
+//! drives it as every [`Reconciler`]: desired routes in ([`RouteReconciler::upsert`],
+//! [`RouteReconciler::remove`], [`RouteReconciler::replace_desired`]),
+//! [`RouteReconciler::set_complete`], then [`RouteReconciler::sync`] over a [`RouteBackend`]
+//! whenever input arrives or [`RouteReconciler::next_wakeup`] passes. The steps of a `sync`
+//! (`wants_read`, `observed`, `plan`, `applied`, ...) are public for tests that interleave
+//! them with changes to the kernel.
 //!
 //! - **Nothing changes before the desired state is complete** ([`RouteReconciler::set_complete`])
 //!   and the kernel was read once: a restart over an already-programmed kernel with the same
@@ -22,12 +27,14 @@ use ipnet::IpNet;
 use nix::errno::Errno;
 use tracing::{debug, info, warn};
 
-use super::dataplane::KernelState;
-use super::plan::{OpsByKind, Ownership, RouteOp, plan_destination};
-use super::problem::{OpFailure, RouteError, RouteProblem};
+use super::backend::{KernelState, RouteBackend};
+use super::op::{OpFailure, RouteOp};
+use super::plan::{OpsByKind, Ownership, plan_destination};
+use super::problem::{RouteError, RouteProblem};
 use super::route::{InvalidRoute, Links, Route};
 use super::table::RouteTable;
 use crate::backoff::Backoff;
+use crate::reconciler::{ReadScope, Reconciler, SyncReport};
 
 /// Our route protocol unless configured otherwise (`proto 80` in `ip route`; not a number
 /// /etc/iproute2/rt_protos gives to anybody).
@@ -60,21 +67,13 @@ impl Default for RouteConfig {
     }
 }
 
-/// What the reconciler wants read before it can go on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ReadScope {
-    /// Interfaces only ([`super::RouteDataplane::read_links`]).
-    Links,
-    /// Table main and the interfaces ([`super::RouteDataplane::read`]).
-    Full,
-}
-
 /// A desired route that failed, waiting for its retry.
 #[derive(Clone, Debug)]
 struct Pending {
     backoff: Backoff,
     problem: RouteProblem,
-    /// What must have been read since the failure before retrying.
+    /// What must have been read since the failure before retrying: the interfaces
+    /// ([`ReadScope::Partial`]) or everything.
     needs: ReadScope,
     /// (full reads, link reads) when it failed.
     since: (u64, u64),
@@ -201,6 +200,7 @@ impl RouteReconciler {
         self.complete = true;
     }
 
+    /// Whether [`Self::set_complete`] was called.
     pub fn is_complete(&self) -> bool {
         self.complete
     }
@@ -231,7 +231,7 @@ impl RouteReconciler {
     fn read_since(&self, p: &Pending) -> bool {
         match p.needs {
             ReadScope::Full => self.full_reads > p.since.0,
-            ReadScope::Links => self.link_reads > p.since.1,
+            ReadScope::Partial => self.link_reads > p.since.1,
         }
     }
 
@@ -346,7 +346,7 @@ impl RouteReconciler {
         for (dst, problem, produced) in problems {
             match problem {
                 Some(p @ RouteProblem::MissingInterface { .. }) => {
-                    self.record_failure(dst, p, ReadScope::Links, now)
+                    self.record_failure(dst, p, ReadScope::Partial, now)
                 }
                 Some(p @ RouteProblem::Conflict { .. }) => {
                     self.pending.remove(&dst);
@@ -464,6 +464,63 @@ impl RouteReconciler {
         delay
     }
 
+    // ----- one round -----
+
+    /// Reads if needed, plans and applies once at `now`. A failed read or batch is recorded
+    /// (and retried with backoff) before the error is returned.
+    pub fn sync<B: RouteBackend + ?Sized>(
+        &mut self,
+        backend: &mut B,
+        now: Instant,
+    ) -> Result<SyncReport, RouteError> {
+        let mut report = SyncReport {
+            read: self.wants_read(now),
+            ..SyncReport::default()
+        };
+        match report.read {
+            Some(ReadScope::Full) => match backend.read() {
+                Ok(state) => {
+                    report.objects_read = state.routes.len() + state.links.len();
+                    self.observed(state, now)
+                }
+                Err(e) => {
+                    self.read_failed(&e, now);
+                    return Err(e);
+                }
+            },
+            Some(ReadScope::Partial) => match backend.read_links() {
+                Ok(links) => {
+                    report.objects_read = links.len();
+                    self.observed_links(links, now)
+                }
+                Err(e) => {
+                    self.read_failed(&e, now);
+                    return Err(e);
+                }
+            },
+            None => {}
+        }
+        let ops = self.plan(now);
+        report.ops = ops.len();
+        if ops.is_empty() {
+            return Ok(report);
+        }
+        match backend.apply(&ops) {
+            Ok(failures) => {
+                report.failures = failures
+                    .iter()
+                    .filter_map(|f| Some(RouteProblem::kernel(ops.get(f.index)?, f).to_string()))
+                    .collect();
+                self.applied(&ops, &failures, now);
+                Ok(report)
+            }
+            Err(e) => {
+                self.apply_failed(&ops, &e, now);
+                Err(e)
+            }
+        }
+    }
+
     // ----- status -----
 
     /// When the reconciler next needs the caller without any new input: the refresh, a
@@ -503,5 +560,34 @@ impl RouteReconciler {
     /// The reconciler's picture of table main (`None` before the first read).
     pub fn kernel(&self) -> Option<&RouteTable> {
         self.kernel.as_ref()
+    }
+}
+
+impl Reconciler for RouteReconciler {
+    type Backend = dyn RouteBackend;
+    type Error = RouteError;
+
+    fn set_complete(&mut self) {
+        RouteReconciler::set_complete(self)
+    }
+
+    fn is_complete(&self) -> bool {
+        RouteReconciler::is_complete(self)
+    }
+
+    fn sync(
+        &mut self,
+        backend: &mut Self::Backend,
+        now: Instant,
+    ) -> Result<SyncReport, RouteError> {
+        RouteReconciler::sync(self, backend, now)
+    }
+
+    fn next_wakeup(&self) -> Option<Instant> {
+        RouteReconciler::next_wakeup(self)
+    }
+
+    fn in_sync(&self) -> bool {
+        RouteReconciler::in_sync(self)
     }
 }

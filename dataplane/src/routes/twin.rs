@@ -1,4 +1,4 @@
-//! [`RouteTwin`]: an in-memory table main with the kernel's interface ([`RouteDataplane`]),
+//! [`RouteTwin`]: an in-memory table main with the kernel's interface ([`RouteBackend`]),
 //! for the simulation and for tests that need no root. It holds every route, ours and
 //! others (connected subnets, a default route), refuses what the kernel refuses where it
 //! matters to the reconciler, and answers "where is a packet to this address forwarded"
@@ -22,9 +22,9 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use nix::errno::Errno;
 
-use super::dataplane::{KernelState, RouteDataplane};
-use super::plan::RouteOp;
-use super::problem::{OpFailure, RouteError};
+use super::backend::{KernelState, RouteBackend};
+use super::op::{OpFailure, RouteOp};
+use super::problem::RouteError;
 use super::route::{KernelRoute, Links, Route, RouteKind, scope};
 use super::table::RouteTable;
 
@@ -218,7 +218,7 @@ fn forwarding(k: &KernelRoute) -> Forwarding {
     }
 }
 
-impl RouteDataplane for RouteTwin {
+impl RouteBackend for RouteTwin {
     fn read(&mut self) -> Result<KernelState, RouteError> {
         Ok(KernelState {
             routes: self.table.iter().cloned().collect(),

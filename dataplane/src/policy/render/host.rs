@@ -1,5 +1,7 @@
 //! Host endpoint chains, their dispatch maps, and the base chains only host endpoints need
-//! (calico.md §2.2; Felix's raw, mangle and filter host endpoint chains).
+//! (Felix's raw, mangle and filter host endpoint chains in `felix/rules/endpoints.go` and
+//! `felix/rules/static.go`; Calico's host endpoint reference:
+//! <https://docs.tigera.io/calico/latest/reference/host-endpoints/>).
 //!
 //! Each host endpoint gets, by interface (the `*` endpoint gets `<prefix>w-any` chains and
 //! is the default of every dispatch for interfaces without an endpoint of their own, other
@@ -28,11 +30,11 @@
 
 use model::policy::{FailsafePort, HostPolicy, PortRange};
 
-use super::{
-    TierStyle, direction_chain, endpoint_prologue, family_of, iface, tier_rules, workload_prefixes,
+use super::endpoint::{
+    TierStyle, direction_chain, endpoint_prologue, iface, tier_rules, workload_prefixes,
 };
 use crate::policy::ir::{
-    Chain, DispatchMap, Hook, IfField, IfName, MARK_ACCEPT, MARK_PASS, Match, Rule, Side,
+    Chain, DispatchMap, Family, Hook, IfField, IfName, MARK_ACCEPT, MARK_PASS, Match, Rule, Side,
     Statement, Table, Verdict,
 };
 use crate::policy::names;
@@ -75,7 +77,7 @@ fn failsafe_rules(ports: &[FailsafePort], port: Port, net_side: Side, what: &str
                     0,
                     Match::Nets {
                         side: net_side,
-                        family: family_of(&net),
+                        family: Family::of(&net),
                         neg: false,
                         nets: vec![net],
                     },

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::check::{self, Kind};
-use super::{Refusal, TwinError};
+use super::refusal::{Refusal, TwinError};
 use crate::policy::ir::{Chain, Rule, Set, Table};
 use crate::policy::ops::{Op, Transaction};
 

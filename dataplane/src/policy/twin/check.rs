@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 
-use super::Refusal;
+use super::refusal::Refusal;
 use crate::policy::ir::{Chain, Element, Family, Hook, Match, Rule, Set, SetType, Table, Verdict};
 
 /// The kernel's jump stack: a chain may be at most this many jumps below a base chain, less
@@ -103,17 +103,10 @@ pub(super) fn user_of(t: &Table, kind: Kind, name: &str) -> String {
     "an earlier operation".to_owned()
 }
 
-fn family_of(n: &IpNet) -> Family {
-    match n {
-        IpNet::V4(_) => Family::V4,
-        IpNet::V6(_) => Family::V6,
-    }
-}
-
 /// The element as the kernel stores it (networks without host bits), if it fits the type.
 pub(super) fn normalise(set: &str, set_type: SetType, e: Element) -> Result<Element, Refusal> {
     match (set_type, e) {
-        (SetType::Nets(f), Element::Net(n)) if family_of(&n) == f => Ok(Element::Net(n.trunc())),
+        (SetType::Nets(f), Element::Net(n)) if Family::of(&n) == f => Ok(Element::Net(n.trunc())),
         (SetType::AddrProtoPort(f), Element::AddrProtoPort(a, ..))
             if (f == Family::V4) == a.is_ipv4() =>
         {

@@ -7,7 +7,7 @@
 //! operation succeeded; otherwise the error names the operation and the object, and the table
 //! is as before (one `nft -f` run is one kernel transaction).
 //!
-//! The twin refuses what the kernel refuses, so that a programmer bug shows up in the
+//! The twin refuses what the kernel refuses, so that a reconciler bug shows up in the
 //! simulation and not first on a node:
 //!
 //! - every operation but [`Op::ReplaceTable`] needs the table to exist;
@@ -24,162 +24,63 @@
 //! - `add chain` and `add map` of an existing object do nothing (`add chain` with another hook
 //!   is refused); `add set` of an existing set adds its elements, and is refused for another
 //!   type; sets and maps share one namespace;
-//! - elements must fit the set's type; interval sets ([`SetType::Nets`]) refuse an element
-//!   overlapping another (an exact duplicate is accepted: `add element` is idempotent); deleting
-//!   an absent element is refused (ENOENT); a map element for an interface that already goes
-//!   to another chain is refused (EEXIST). Networks are stored without host bits, as nft does;
+//! - elements must fit the set's type; interval sets
+//!   ([`SetType::Nets`](super::ir::SetType::Nets)) refuse an element overlapping another (an
+//!   exact duplicate is accepted: `add element` is idempotent); deleting an absent element is
+//!   refused (ENOENT); a map element for an interface that already goes to another chain is
+//!   refused (EEXIST). Networks are stored without host bits, as nft does;
 //! - at the end of the transaction: no loop of jumps, gotos and dispatches (ELOOP), no base
 //!   chain more than 16 jumps from a chain it reaches (EMLINK), no `masquerade` reachable from
 //!   a chain other than a nat postrouting base chain (EOPNOTSUPP).
 //!
 //! # Evaluating
 //!
-//! [`Twin::evaluate`] runs a packet through the base chains of one hook, as nftables does
+//! [`PolicyTwin::evaluate`] runs a packet through the base chains of one hook, as nftables does
 //! (the `eval` submodule has the details): rule by rule, a rule applies when all its matches
 //! hold, then its statements run and its verdict decides. `jump` pushes a return point, `goto`
 //! replaces the current chain, `return` (or the end of a regular chain) goes back to the last
 //! return point, and returning from the base chain applies its policy (accept).
 //!
-//! [`Twin::forward`], [`Twin::to_host`] and [`Twin::from_host`] follow the first packet of a
-//! flow through every hook on its way, in kernel order: prerouting at priority raw (or output
-//! at priority raw), connection tracking, prerouting at priority mangle, then forward, input
-//! or output. The packet mark carries from hook to hook, and a `notrack` leaves the packet
-//! untracked for the later hooks.
+//! [`PolicyTwin::forward`], [`PolicyTwin::to_host`] and [`PolicyTwin::from_host`] follow the
+//! first packet of a flow through every hook on its way, in kernel order: prerouting at
+//! priority raw (or output at priority raw), connection tracking, prerouting at priority
+//! mangle, then forward, input or output. The packet mark carries from hook to hook, and a
+//! `notrack` leaves the packet untracked for the later hooks.
 
 mod apply;
 mod check;
 mod eval;
+mod refusal;
 #[cfg(test)]
 mod tests;
 
 use model::policy::Packet;
-use thiserror::Error;
 
-use super::ir::{Element, Hook, SetType, Table};
-use super::nft::{NftError, PolicyDataplane};
+use super::backend::PolicyBackend;
+use super::error::PolicyError;
+use super::ir::{Hook, Table};
 use super::observed::Observed;
 use super::ops::{Op, Transaction};
 
 use eval::Stage;
 pub use eval::{Conntrack, Outcome, Step};
-
-/// Why the kernel would refuse an operation (the errno it would answer in parentheses).
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum Refusal {
-    #[error("table inet calico does not exist (ENOENT); only a whole-table replace creates it")]
-    NoTable,
-    #[error("set {0} does not exist (ENOENT)")]
-    NoSet(String),
-    #[error("map {0} does not exist (ENOENT)")]
-    NoMap(String),
-    #[error("chain {0} does not exist (ENOENT)")]
-    NoChain(String),
-    #[error("{name} is already a {existing}; sets and maps share one namespace (EEXIST)")]
-    NameTaken {
-        name: String,
-        existing: &'static str,
-    },
-    #[error("set {set} has type {existing:?}, not {wanted:?} (EEXIST)")]
-    SetType {
-        set: String,
-        existing: SetType,
-        wanted: SetType,
-    },
-    #[error("chain {chain} exists with hook {existing:?}; it cannot become {wanted:?}")]
-    Hook {
-        chain: String,
-        existing: Option<Hook>,
-        wanted: Option<Hook>,
-    },
-    #[error("element {element:?} does not fit set {set} of type {set_type:?}")]
-    ElementType {
-        set: String,
-        set_type: SetType,
-        element: Element,
-    },
-    #[error("element {element:?} overlaps element {existing:?} of interval set {set} (EEXIST)")]
-    Overlap {
-        set: String,
-        element: Element,
-        existing: Element,
-    },
-    #[error("element {element:?} is not in set {set} (ENOENT)")]
-    NoElement { set: String, element: Element },
-    #[error("interface {iface:?} is not in map {map} (ENOENT)")]
-    NoMapElement { map: String, iface: String },
-    #[error("interface {iface:?} of map {map} goes to chain {existing}, not {wanted} (EEXIST)")]
-    MapElementClash {
-        map: String,
-        iface: String,
-        existing: String,
-        wanted: String,
-    },
-    #[error("rule {index} of chain {chain} uses {what} {name}, which does not exist (ENOENT)")]
-    Dangling {
-        chain: String,
-        index: usize,
-        what: &'static str,
-        name: String,
-    },
-    #[error("rule {index} of chain {chain} looks up set {set} of type {set_type:?} as {wanted:?}")]
-    SetUse {
-        chain: String,
-        index: usize,
-        set: String,
-        set_type: SetType,
-        wanted: SetType,
-    },
-    #[error("map {map}: interface {iface:?} goes to chain {chain}, which does not exist (ENOENT)")]
-    DanglingMapElement {
-        map: String,
-        iface: String,
-        chain: String,
-    },
-    #[error("{what} {name} is still used by {user} (EBUSY); remove that use first")]
-    Busy {
-        what: &'static str,
-        name: String,
-        user: String,
-    },
-    #[error("chains {} form a loop (ELOOP)", .0.join(" -> "))]
-    Loop(Vec<String>),
-    #[error("base chain {base} reaches a chain {depth} jumps deep; the kernel allows 15 (EMLINK)")]
-    TooDeep { base: String, depth: usize },
-    #[error(
-        "chain {chain} masquerades but base chain {base} (hook {hook:?}) reaches it; only nat \
-         postrouting chains may (EOPNOTSUPP)"
-    )]
-    MasqueradeOutsideNat {
-        chain: String,
-        base: String,
-        hook: Hook,
-    },
-}
-
-/// A transaction the twin (like the kernel) refused; the table is unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("transaction refused at {at}: {refusal}; the table is unchanged")]
-pub struct TwinError {
-    /// `op <i> (<what the op does>)`, or `the end of the transaction`.
-    pub at: String,
-    pub refusal: Refusal,
-}
+pub use refusal::{Refusal, TwinError};
 
 /// The in-memory `calico` table. See the module docs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Twin {
+pub struct PolicyTwin {
     table: Option<Table>,
 }
 
-impl Twin {
+impl PolicyTwin {
     /// A twin without the table (as a fresh network namespace).
-    pub fn new() -> Twin {
-        Twin::default()
+    pub fn new() -> PolicyTwin {
+        PolicyTwin::default()
     }
 
     /// A twin holding `table`, checked as a whole-table replace is.
-    pub fn with_table(table: Table) -> Result<Twin, TwinError> {
-        let mut twin = Twin::new();
+    pub fn with_table(table: Table) -> Result<PolicyTwin, TwinError> {
+        let mut twin = PolicyTwin::new();
         twin.apply(&Transaction {
             ops: vec![Op::ReplaceTable(Box::new(table))],
         })?;
@@ -219,7 +120,7 @@ impl Twin {
         self.forward_dnat(iif, oif, packet, packet)
     }
 
-    /// As [`Twin::forward`], for a packet whose destination is translated (by another
+    /// As [`PolicyTwin::forward`], for a packet whose destination is translated (by another
     /// table's destination NAT) between prerouting at priority mangle and the routing
     /// decision: the prerouting hooks see `original`, forward sees `translated`.
     pub fn forward_dnat(
@@ -291,16 +192,16 @@ impl Twin {
     }
 }
 
-/// The twin stands in for the kernel behind the programmer: a refusal is reported as nft
+/// The twin stands in for the kernel behind the reconciler: a refusal is reported as nft
 /// would report it, the table is read back as the kernel listing would show it.
-impl PolicyDataplane for Twin {
-    fn apply(&mut self, tx: &Transaction) -> Result<(), NftError> {
-        Twin::apply(self, tx).map_err(|e| NftError::Rejected {
+impl PolicyBackend for PolicyTwin {
+    fn apply(&mut self, tx: &Transaction) -> Result<(), PolicyError> {
+        PolicyTwin::apply(self, tx).map_err(|e| PolicyError::Rejected {
             stderr: e.to_string(),
         })
     }
 
-    fn read(&mut self) -> Result<Option<Observed>, NftError> {
+    fn read(&mut self) -> Result<Option<Observed>, PolicyError> {
         Ok(self.table.as_ref().map(Observed::of_table))
     }
 }

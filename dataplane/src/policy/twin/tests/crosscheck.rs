@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{ip, twin};
 use crate::policy::render::render;
-use crate::policy::twin::Twin;
+use crate::policy::twin::PolicyTwin;
 
 fn res(v: Value) -> Resource {
     Resource::from_value(v.clone()).unwrap_or_else(|e| panic!("fixture {v}: {e}"))
@@ -233,7 +233,7 @@ fn host_endpoint_policy(i: usize) -> impl Strategy<Value = Resource> {
 struct Case {
     snapshot: Snapshot,
     weps: Vec<Wep>,
-    twins: BTreeMap<&'static str, Twin>,
+    twins: BTreeMap<&'static str, PolicyTwin>,
 }
 
 fn case() -> impl Strategy<Value = (Vec<Wep>, Vec<Resource>)> {
@@ -307,7 +307,7 @@ fn make_case(weps: Vec<Wep>, rs: Vec<Resource>) -> Case {
 }
 
 impl Case {
-    fn twin(&self, host: &str) -> &Twin {
+    fn twin(&self, host: &str) -> &PolicyTwin {
         self.twins
             .get(host)
             .unwrap_or_else(|| panic!("no twin for {host}"))

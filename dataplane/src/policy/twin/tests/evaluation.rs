@@ -9,7 +9,7 @@ use crate::policy::ir::{
     CtState, DispatchMap, Element, Family, Hook, IfField, IfName, Match, Rule, Set, SetType, Side,
     Statement, Verdict,
 };
-use crate::policy::twin::{Conntrack, Step, Twin};
+use crate::policy::twin::{Conntrack, PolicyTwin, Step};
 
 fn rule(matches: Vec<Match>, statements: Vec<Statement>, verdict: Option<Verdict>) -> Rule {
     Rule {
@@ -160,7 +160,7 @@ fn returning_from_the_base_chain_applies_its_policy_accept() {
 
 #[test]
 fn no_table_or_no_base_chain_accepts() {
-    let o = Twin::new().forward("eth0", "eth1", &tcp(80));
+    let o = PolicyTwin::new().forward("eth0", "eth1", &tcp(80));
     assert!(o.accepted && o.trace.is_empty());
     let t = twin(table(vec![(
         "in",
@@ -262,7 +262,7 @@ fn masquerade_ends_the_nat_chain() {
 
 /// A twin whose forward chain drops what `m` matches, with a nets set `s4` (10.0.0.0/24) and a
 /// named-port set `n4` (10.0.0.2 TCP 8080).
-fn matcher(m: Match) -> Twin {
+fn matcher(m: Match) -> PolicyTwin {
     let mut t = table(vec![(
         "fwd",
         chain(Some(Hook::Forward), vec![Rule::new(vec![m], Verdict::Drop)]),

@@ -10,8 +10,8 @@ use super::rendered::{
     any, deny_tier, dir, empty, hep, policy, profile, rendered, sync, tcp, tcp_to, tier, wep,
 };
 use crate::policy::ir::Hook;
-use crate::policy::program::PolicyProgrammer;
-use crate::policy::twin::{Conntrack, Twin};
+use crate::policy::reconciler::PolicyReconciler;
+use crate::policy::twin::{Conntrack, PolicyTwin};
 
 /// h1 with workload cali1 (open both ways by profile) and a host endpoint on eth0 whose
 /// normal policy allows nothing (only failsafe ports reach the host). `change` sets the
@@ -299,7 +299,7 @@ fn untracked_policy_needs_an_interface_of_its_own() {
     if let Some(h) = hp.host_endpoints.get_mut("*") {
         h.untracked_ingress = tiers(&["deny-all"]);
     }
-    let t: Twin = rendered(&hp);
+    let t: PolicyTwin = rendered(&hp);
     assert!(t.to_host("eth1", &from_outside(80)).accepted);
     assert!(
         !t.table()
@@ -308,9 +308,9 @@ fn untracked_policy_needs_an_interface_of_its_own() {
 }
 
 #[test]
-fn programmer_adds_and_removes_host_endpoint_flavours_cleanly() {
-    let mut t = Twin::new();
-    let mut prog = PolicyProgrammer::default();
+fn reconciler_adds_and_removes_host_endpoint_flavours_cleanly() {
+    let mut t = PolicyTwin::new();
+    let mut prog = PolicyReconciler::default();
     let plain = host(|_| {});
     let every = |wildcard: bool| {
         let mut hp = host(|h| {

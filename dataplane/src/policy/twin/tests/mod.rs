@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::Twin;
+use super::PolicyTwin;
 use crate::policy::ir::{Chain, Hook, Rule, Table};
 use crate::policy::ops::{Op, Transaction};
 
@@ -36,8 +36,8 @@ fn table(chains: Vec<(&str, Chain)>) -> Table {
     }
 }
 
-fn twin(t: Table) -> Twin {
-    Twin::with_table(t).unwrap_or_else(|e| panic!("test table refused: {e}"))
+fn twin(t: Table) -> PolicyTwin {
+    PolicyTwin::with_table(t).unwrap_or_else(|e| panic!("test table refused: {e}"))
 }
 
 fn tx(ops: Vec<Op>) -> Transaction {

@@ -11,11 +11,11 @@ use model::policy::{
 use model::resources::{Action, EndpointToHostAction, TierDefaultAction};
 
 use super::{ip, net, twin};
+use crate::policy::PolicyBackend;
 use crate::policy::names;
-use crate::policy::nft::PolicyDataplane;
-use crate::policy::program::PolicyProgrammer;
+use crate::policy::reconciler::PolicyReconciler;
 use crate::policy::render::{LOG_PREFIX, render};
-use crate::policy::twin::{Conntrack, Outcome, Step, Twin};
+use crate::policy::twin::{Conntrack, Outcome, PolicyTwin, Step};
 
 pub(super) fn empty() -> HostPolicy {
     HostPolicy {
@@ -120,12 +120,12 @@ pub(super) fn tcp(src: &str, dst: &str, dport: u16) -> Packet {
     Packet::tcp(ip(src), 40000, ip(dst), dport)
 }
 
-pub(super) fn rendered(hp: &HostPolicy) -> Twin {
+pub(super) fn rendered(hp: &HostPolicy) -> PolicyTwin {
     twin(render(hp))
 }
 
 /// The comment of the rule that decided.
-fn deciding_comment(t: &Twin, o: &Outcome) -> String {
+fn deciding_comment(t: &PolicyTwin, o: &Outcome) -> String {
     let Some(Step::Rule { chain, index, .. }) = o.decided_by() else {
         return String::new();
     };
@@ -307,7 +307,7 @@ fn log_rules_log_and_go_on() {
 }
 
 /// One endpoint per rule, each allowing what the rule matches.
-fn one_rule_per_endpoint(rules: Vec<ResolvedRule>) -> Twin {
+fn one_rule_per_endpoint(rules: Vec<ResolvedRule>) -> PolicyTwin {
     let mut hp = empty();
     for (i, r) in rules.into_iter().enumerate() {
         let name = format!("r{i}");
@@ -322,7 +322,7 @@ fn one_rule_per_endpoint(rules: Vec<ResolvedRule>) -> Twin {
     rendered(&hp)
 }
 
-fn allowed_to(t: &Twin, i: usize, p: &Packet) -> bool {
+fn allowed_to(t: &PolicyTwin, i: usize, p: &Packet) -> bool {
     t.forward("eth0", &format!("cali{i}"), p).accepted
 }
 
@@ -546,10 +546,10 @@ fn nat_outgoing_masquerades_only_outside_the_pools() {
     assert!(!masq("fd00::1", "fd01::1"));
 }
 
-/// Plans and applies the programmer's transactions to the twin until nothing is left.
+/// Plans and applies the reconciler's transactions to the twin until nothing is left.
 pub(super) fn sync(
-    t: &mut Twin,
-    prog: &mut PolicyProgrammer,
+    t: &mut PolicyTwin,
+    prog: &mut PolicyReconciler,
     hp: &HostPolicy,
 ) -> Result<(), String> {
     let now = Instant::now();
@@ -563,7 +563,7 @@ pub(super) fn sync(
         prog.applied(&tx);
     }
     if t.table() != Some(prog.desired()) {
-        return Err("the twin's table is not the programmer's desired table".into());
+        return Err("the twin's table is not the reconciler's desired table".into());
     }
     Ok(())
 }
@@ -587,9 +587,9 @@ fn four_workloads() -> HostPolicy {
 }
 
 #[test]
-fn programmer_transactions_apply_cleanly_to_the_twin() {
-    let mut t = Twin::new();
-    let mut prog = PolicyProgrammer::default();
+fn reconciler_transactions_apply_cleanly_to_the_twin() {
+    let mut t = PolicyTwin::new();
+    let mut prog = PolicyReconciler::default();
     let mut hp = three_workloads();
     sync(&mut t, &mut prog, &hp).unwrap_or_else(|e| panic!("{e}"));
     // A new endpoint with a new policy and set; another endpoint's program changes.
@@ -631,12 +631,12 @@ fn programmer_transactions_apply_cleanly_to_the_twin() {
 
 /// program.rs orders the deletions of a transaction by name, so `pi-from-x` is deleted before
 /// `tw-cali4`, whose rules still jump to it: the kernel refuses the transaction (EBUSY), as
-/// the twin does, and the programmer only recovers by replacing the whole table after three
+/// the twin does, and the reconciler only recovers by replacing the whole table after three
 /// failures. Chains must be deleted users first.
 #[test]
-fn programmer_removes_an_endpoint_and_its_policy_in_one_transaction() {
-    let mut t = Twin::new();
-    let mut prog = PolicyProgrammer::default();
+fn reconciler_removes_an_endpoint_and_its_policy_in_one_transaction() {
+    let mut t = PolicyTwin::new();
+    let mut prog = PolicyReconciler::default();
     let mut hp = four_workloads();
     sync(&mut t, &mut prog, &hp).unwrap_or_else(|e| panic!("{e}"));
     hp.workload_endpoints.remove("cali4");

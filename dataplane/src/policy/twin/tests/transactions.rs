@@ -8,10 +8,10 @@ use super::{chain, ip, net, table, twin, tx};
 use crate::policy::ir::{
     DispatchMap, Element, Family, Hook, IfField, Match, Rule, Set, SetType, Side, Table, Verdict,
 };
-use crate::policy::nft::{NftError, PolicyDataplane};
 use crate::policy::observed::Observed;
 use crate::policy::ops::Op;
-use crate::policy::twin::{Refusal, Twin, TwinError};
+use crate::policy::twin::{PolicyTwin, Refusal, TwinError};
+use crate::policy::{PolicyBackend, PolicyError};
 
 fn nets(f: Family, list: &[&str]) -> Set {
     Set {
@@ -66,7 +66,7 @@ fn sample() -> Table {
     t
 }
 
-fn refusal(t: &mut Twin, ops: Vec<Op>) -> Refusal {
+fn refusal(t: &mut PolicyTwin, ops: Vec<Op>) -> Refusal {
     let before = t.clone();
     match t.apply(&tx(ops)) {
         Ok(()) => panic!("transaction accepted: {:?}", t.table()),
@@ -77,7 +77,7 @@ fn refusal(t: &mut Twin, ops: Vec<Op>) -> Refusal {
     }
 }
 
-fn ok(t: &mut Twin, ops: Vec<Op>) {
+fn ok(t: &mut PolicyTwin, ops: Vec<Op>) {
     if let Err(e) = t.apply(&tx(ops)) {
         panic!("transaction refused: {e}");
     }
@@ -107,7 +107,7 @@ fn add_elements(set: &str, list: &[&str]) -> Op {
 
 #[test]
 fn only_a_whole_table_replace_creates_the_table() {
-    let mut t = Twin::new();
+    let mut t = PolicyTwin::new();
     assert_eq!(refusal(&mut t, vec![add_chain("x")]), Refusal::NoTable);
     assert!(t.table().is_none());
     ok(&mut t, vec![Op::ReplaceTable(Box::new(sample()))]);
@@ -486,9 +486,9 @@ fn errors_name_the_op_and_the_object() {
 #[test]
 fn as_a_policy_dataplane_refusals_are_rejections_and_reads_list_the_table() {
     let mut t = twin(sample());
-    let dp: &mut dyn PolicyDataplane = &mut t;
+    let dp: &mut dyn PolicyBackend = &mut t;
     let r = dp.apply(&tx(vec![Op::DeleteChain { name: "a".into() }]));
-    assert!(matches!(r, Err(NftError::Rejected { .. })), "{r:?}");
+    assert!(matches!(r, Err(PolicyError::Rejected { .. })), "{r:?}");
     let read = dp.read().ok().flatten();
     assert_eq!(read, Some(Observed::of_table(&sample())));
 }

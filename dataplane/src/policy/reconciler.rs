@@ -1,17 +1,24 @@
-//! The policy programmer: the desired table, what the kernel holds, and the transaction that
-//! takes one to the other. Sans-IO: the caller reads the kernel, applies transactions and
-//! passes the time.
+//! [`PolicyReconciler`]: the desired table, what the kernel holds, and the transaction that
+//! takes one to the other. Sans-IO: time is passed in. The caller drives it as every
+//! [`Reconciler`]: the desired state in ([`PolicyReconciler::set_host_policy`],
+//! [`PolicyReconciler::update_set_members`]), [`PolicyReconciler::set_complete`], then
+//! [`PolicyReconciler::sync`] over a [`PolicyBackend`] whenever input arrives or
+//! [`PolicyReconciler::next_wakeup`] passes. The steps of a `sync` (`wants_read`,
+//! `observed`, `plan`, `applied`, `apply_failed`) are public for tests and benchmarks that
+//! take them one at a time.
 //!
-//! - Nothing is planned before the desired state is complete ([`PolicyProgrammer::set_complete`])
-//!   and the kernel was read once ([`PolicyProgrammer::observed`]); a restart over an
-//!   already-programmed kernel with the same desired state therefore plans nothing.
-//! - Updates mark objects dirty; [`PolicyProgrammer::plan`] looks only at dirty objects, so
+//! - Nothing is planned before the desired state is complete
+//!   ([`PolicyReconciler::set_complete`]) and the kernel was read once
+//!   ([`PolicyReconciler::observed`]); a restart over an already-programmed kernel with the
+//!   same desired state therefore plans nothing.
+//! - Updates mark objects dirty; [`PolicyReconciler::plan`] looks only at dirty objects, so
 //!   one changed set, policy or endpoint costs a transaction the size of the change. After a
 //!   kernel read (start, periodic refresh) every object is compared, which repairs drift.
 //! - A transaction is all-or-nothing (one `nft -f` run). After a failure the kernel is as
-//!   before; the same objects stay dirty and are retried with backoff. After
-//!   [`REBUILD_AFTER_FAILURES`] failures in a row the next plan replaces the whole table in
-//!   one transaction (Felix does the same), so a table in an unknown state is never patched.
+//!   before; the same objects stay dirty and are retried with backoff; the failure is logged
+//!   with nft's message (which names the object). After [`REBUILD_AFTER_FAILURES`] failures
+//!   in a row the next plan replaces the whole table in one transaction (Felix does the
+//!   same), so a table in an unknown state is never patched.
 //! - Address sets are kept without overlapping elements (nft interval sets refuse overlaps):
 //!   each set keeps its members, and its elements are the members not inside another member.
 
@@ -21,13 +28,16 @@ use std::time::{Duration, Instant};
 use ipnet::IpNet;
 use model::policy::{HostPolicy, IpSetKind};
 
+use super::backend::PolicyBackend;
+use super::error::PolicyError;
 use super::ir::{Element, Family, SetType, Table};
 use super::names;
 use super::observed::Observed;
 use super::ops::{Op, Transaction, chain_ops};
-use super::render::{family_of, render};
+use super::render::{cover, render};
 use super::text::hash_of;
 use crate::backoff::Backoff;
+use crate::reconciler::{ReadScope, Reconciler, SyncReport};
 
 /// Consecutive failed transactions after which the table is rebuilt from scratch.
 pub const REBUILD_AFTER_FAILURES: u32 = 3;
@@ -46,9 +56,31 @@ impl Dirty {
     }
 }
 
+/// How the reconciler behaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyConfig {
+    /// How often the kernel's table is re-read to repair drift (Felix's
+    /// `NftablesRefreshInterval`, 180 s by default).
+    pub refresh_interval: Duration,
+    /// First retry delay of a refused transaction or failed read, doubling up to
+    /// `retry_max` (Felix retries failed applies every 10 s).
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            refresh_interval: Duration::from_secs(180),
+            retry_base: Duration::from_millis(100),
+            retry_max: Duration::from_secs(10),
+        }
+    }
+}
+
 /// See the module docs.
 #[derive(Debug)]
-pub struct PolicyProgrammer {
+pub struct PolicyReconciler {
     desired: Table,
     /// Members of each interval set (elements are their cover).
     members: BTreeMap<String, BTreeSet<IpNet>>,
@@ -61,25 +93,23 @@ pub struct PolicyProgrammer {
     next_refresh: Option<Instant>,
 }
 
-impl Default for PolicyProgrammer {
+impl Default for PolicyReconciler {
     fn default() -> Self {
-        PolicyProgrammer::new(Duration::from_secs(180))
+        PolicyReconciler::new(PolicyConfig::default())
     }
 }
 
-impl PolicyProgrammer {
-    /// A programmer that re-reads the kernel every `refresh_interval` (Felix's
-    /// `NftablesRefreshInterval` defaults to 180 s).
-    pub fn new(refresh_interval: Duration) -> PolicyProgrammer {
-        PolicyProgrammer {
+impl PolicyReconciler {
+    pub fn new(cfg: PolicyConfig) -> PolicyReconciler {
+        PolicyReconciler {
             desired: Table::default(),
             members: BTreeMap::new(),
             kernel: None,
             complete: false,
             dirty: Dirty::default(),
             compare_all: true,
-            backoff: Backoff::default(),
-            refresh_interval,
+            backoff: Backoff::new(cfg.retry_base, cfg.retry_max),
+            refresh_interval: cfg.refresh_interval,
             next_refresh: None,
         }
     }
@@ -92,6 +122,11 @@ impl PolicyProgrammer {
     /// Marks the desired state complete: from now on plans change the kernel.
     pub fn set_complete(&mut self) {
         self.complete = true;
+    }
+
+    /// Whether [`Self::set_complete`] was called.
+    pub fn is_complete(&self) -> bool {
+        self.complete
     }
 
     /// The whole policy of the host. Objects that differ from the previous desired state are
@@ -134,7 +169,10 @@ impl PolicyProgrammer {
                 for f in [Family::V4, Family::V6] {
                     self.members.insert(
                         names::ip_set(id, f),
-                        nets.iter().filter(|n| family_of(n) == f).copied().collect(),
+                        nets.iter()
+                            .filter(|n| Family::of(n) == f)
+                            .copied()
+                            .collect(),
                     );
                 }
             }
@@ -146,7 +184,10 @@ impl PolicyProgrammer {
             ] {
                 self.members.insert(
                     name.to_owned(),
-                    nets.iter().filter(|n| family_of(n) == f).copied().collect(),
+                    nets.iter()
+                        .filter(|n| Family::of(n) == f)
+                        .copied()
+                        .collect(),
                 );
             }
         }
@@ -157,11 +198,11 @@ impl PolicyProgrammer {
     /// re-rendering anything else: the cost is that of the change.
     pub fn update_set_members(&mut self, id: &str, added: &[IpNet], removed: &[IpNet]) {
         for net in removed {
-            let name = names::ip_set(id, family_of(net));
+            let name = names::ip_set(id, Family::of(net));
             self.remove_member(&name, net.trunc());
         }
         for net in added {
-            let name = names::ip_set(id, family_of(net));
+            let name = names::ip_set(id, Family::of(net));
             self.add_member(&name, net.trunc());
         }
     }
@@ -207,8 +248,7 @@ impl PolicyProgrammer {
         }
         let lo = IpNet::new(net.network(), 0).unwrap_or(net);
         let hi = IpNet::new(net.broadcast(), net.max_prefix_len()).unwrap_or(net);
-        let uncovered =
-            super::render::cover(members.range(lo..=hi).filter(|m| net.contains(*m)).copied());
+        let uncovered = cover(members.range(lo..=hi).filter(|m| net.contains(*m)).copied());
         s.elements.extend(uncovered.into_iter().map(Element::Net));
         self.dirty.sets.insert(set.to_owned());
     }
@@ -226,7 +266,8 @@ impl PolicyProgrammer {
         self.kernel.is_none() || self.next_refresh.is_some_and(|t| now >= t)
     }
 
-    /// When the programmer next needs the caller: a refresh or a retry.
+    /// When the reconciler next needs a [`Self::sync`] without new input: a refresh or a
+    /// retry.
     pub fn next_wakeup(&self) -> Option<Instant> {
         match (self.next_refresh, self.backoff.not_before()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -415,11 +456,69 @@ impl PolicyProgrammer {
         self.backoff.succeeded();
     }
 
-    /// `tx` failed at `now`; the kernel is unchanged. Returns the delay before the retry.
-    pub fn failed(&mut self, now: Instant) -> Duration {
+    /// `tx` was refused at `now` with `err`; the kernel is unchanged. Returns the delay
+    /// before the retry.
+    pub fn apply_failed(&mut self, tx: &Transaction, err: &PolicyError, now: Instant) -> Duration {
         // Compare everything at the retry: what failed may not be what was dirty.
         self.compare_all = true;
-        self.backoff.failed(now)
+        let delay = self.backoff.failed(now);
+        tracing::warn!(
+            error = %err,
+            ops = tx.ops.len(),
+            failures = self.failures(),
+            retry_in = ?delay,
+            "policy transaction refused; the table is unchanged"
+        );
+        delay
+    }
+
+    /// Reading the table failed at `now`: the read is retried after a backoff.
+    pub fn read_failed(&mut self, err: &PolicyError, now: Instant) -> Duration {
+        self.compare_all = true;
+        let delay = self.backoff.failed(now);
+        tracing::warn!(error = %err, retry_in = ?delay, "reading the policy table failed");
+        delay
+    }
+
+    /// One round at `now`: reads the table when due, plans, applies, records the outcome.
+    /// `Err` is a failed read or a refused transaction, already logged and scheduled for
+    /// retry.
+    pub fn sync<B: PolicyBackend + ?Sized>(
+        &mut self,
+        backend: &mut B,
+        now: Instant,
+    ) -> Result<SyncReport, PolicyError> {
+        let mut report = SyncReport::default();
+        if self.wants_read(now) {
+            match backend.read() {
+                Ok(state) => {
+                    report.read = Some(ReadScope::Full);
+                    report.objects_read = state
+                        .as_ref()
+                        .map_or(0, |o| o.chains.len() + o.sets.len() + o.maps.len());
+                    self.observed(state, now);
+                }
+                Err(e) => {
+                    self.read_failed(&e, now);
+                    return Err(e);
+                }
+            }
+        }
+        let Some(tx) = self.plan(now) else {
+            return Ok(report);
+        };
+        report.ops = tx.ops.len();
+        report.rebuilt = matches!(tx.ops.as_slice(), [Op::ReplaceTable(_)]);
+        match backend.apply(&tx) {
+            Ok(()) => {
+                self.applied(&tx);
+                Ok(report)
+            }
+            Err(e) => {
+                self.apply_failed(&tx, &e, now);
+                Err(e)
+            }
+        }
     }
 
     /// Consecutive failures.
@@ -449,5 +548,34 @@ impl SetType {
         match self {
             SetType::Nets(f) | SetType::AddrProtoPort(f) => *f,
         }
+    }
+}
+
+impl Reconciler for PolicyReconciler {
+    type Backend = dyn PolicyBackend;
+    type Error = PolicyError;
+
+    fn set_complete(&mut self) {
+        PolicyReconciler::set_complete(self)
+    }
+
+    fn is_complete(&self) -> bool {
+        PolicyReconciler::is_complete(self)
+    }
+
+    fn sync(
+        &mut self,
+        backend: &mut Self::Backend,
+        now: Instant,
+    ) -> Result<SyncReport, PolicyError> {
+        PolicyReconciler::sync(self, backend, now)
+    }
+
+    fn next_wakeup(&self) -> Option<Instant> {
+        PolicyReconciler::next_wakeup(self)
+    }
+
+    fn in_sync(&self) -> bool {
+        PolicyReconciler::in_sync(self)
     }
 }

@@ -1,9 +1,9 @@
-//! [`RouteDataplane`]: the interface the reconciler's caller uses to read and write routes,
-//! implemented by the kernel backend ([`super::kernel::LinuxRoutes`]) and the in-memory twin
+//! [`RouteBackend`]: where the route reconciler reads and writes, implemented by the kernel
+//! backend ([`super::kernel::KernelRoutes`]) and the in-memory twin
 //! ([`super::twin::RouteTwin`]), so the agent and the simulation drive either.
 
-use super::plan::RouteOp;
-use super::problem::{OpFailure, RouteError};
+use super::op::{OpFailure, RouteOp};
+use super::problem::RouteError;
 use super::route::{KernelRoute, Links};
 
 /// What a read returns: the routes of table main (both families, every protocol) and the
@@ -15,7 +15,7 @@ pub struct KernelState {
 }
 
 /// Where routes are programmed.
-pub trait RouteDataplane {
+pub trait RouteBackend {
     /// Reads table main and the interfaces.
     fn read(&mut self) -> Result<KernelState, RouteError>;
     /// Reads the interfaces only (cheap; used to retry routes waiting for an interface).

@@ -1,5 +1,7 @@
-//! The kernel backend: transactions run as one `nft -f -` each (one netlink batch, so the
-//! kernel applies all of it or none), the table read back with `nft -j list table`.
+//! [`KernelPolicy`]: the kernel backend — transactions run as one `nft -f -` each (one netlink
+//! batch, so the kernel applies all of it or none), element-only transactions sent straight
+//! to nf_tables ([`super::netlink`]), the table read back with `nft -j list table`. Blocking,
+//! as every kernel backend of the crate (see the crate docs).
 //!
 //! nft runs in the backend's network namespace: it is spawned from a thread that entered the
 //! namespace, so no `ip netns exec` process sits in between. nft's own error text is kept
@@ -13,6 +15,8 @@ use std::process::{Command, Stdio};
 use ipnet::IpNet;
 use serde_json::Value;
 
+use super::backend::PolicyBackend;
+use super::error::PolicyError;
 use super::ir::{Element, Family, Hook, SetType, TABLE};
 use super::netlink::{NfSocket, elements_only};
 use super::observed::{Observed, ObservedChain, ObservedSet};
@@ -20,47 +24,28 @@ use super::ops::Transaction;
 use super::text::{HASH_PREFIX, transaction_script};
 use crate::netns::NetnsRef;
 
-/// A failure of the policy dataplane.
-#[derive(Debug, thiserror::Error)]
-pub enum NftError {
-    #[error("running nft: {0}")]
-    Spawn(#[from] std::io::Error),
-    #[error("nft rejected the transaction: {stderr}")]
-    Rejected { stderr: String },
-    #[error("reading table inet {TABLE}: {0}")]
-    Read(String),
-}
-
-/// Where the policy program lives: the kernel ([`NftKernel`]) or the twin.
-pub trait PolicyDataplane {
-    /// Applies `tx` atomically.
-    fn apply(&mut self, tx: &Transaction) -> Result<(), NftError>;
-    /// Reads the table (`None`: there is none).
-    fn read(&mut self) -> Result<Option<Observed>, NftError>;
-}
-
 /// The kernel's nftables in one network namespace.
 #[derive(Debug, Default)]
-pub struct NftKernel {
+pub struct KernelPolicy {
     netns: NetnsRef,
     /// For element-only transactions ([`super::netlink`]); opened on first use.
     socket: Option<NfSocket>,
 }
 
-impl NftKernel {
-    pub fn new(netns: NetnsRef) -> NftKernel {
-        NftKernel {
+impl KernelPolicy {
+    pub fn new(netns: NetnsRef) -> KernelPolicy {
+        KernelPolicy {
             netns,
             socket: None,
         }
     }
 
-    fn apply_elements(&mut self, tx: &Transaction) -> Result<(), NftError> {
+    fn apply_elements(&mut self, tx: &Transaction) -> Result<(), PolicyError> {
         if self.socket.is_none() {
             self.socket = Some(self.netns.run(NfSocket::open)?);
         }
         match self.socket.as_mut() {
-            Some(s) => s.apply(tx).map_err(|e| NftError::Rejected {
+            Some(s) => s.apply(tx).map_err(|e| PolicyError::Rejected {
                 stderr: e.to_string(),
             }),
             None => Ok(()),
@@ -68,7 +53,7 @@ impl NftKernel {
     }
 
     /// Runs an nft script (one transaction).
-    pub fn run_script(&self, script: String) -> Result<(), NftError> {
+    pub fn run_script(&self, script: String) -> Result<(), PolicyError> {
         let out = self.netns.run(move || {
             let mut child = Command::new("nft")
                 .args(["-f", "-"])
@@ -84,14 +69,14 @@ impl NftKernel {
         if out.status.success() {
             Ok(())
         } else {
-            Err(NftError::Rejected {
+            Err(PolicyError::Rejected {
                 stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
             })
         }
     }
 
     /// `nft -j list table inet calico` as JSON (`None`: no such table).
-    pub fn list_json(&self) -> Result<Option<Value>, NftError> {
+    pub fn list_json(&self) -> Result<Option<Value>, PolicyError> {
         let out = self.netns.run(|| {
             Command::new("nft")
                 .args(["-j", "list", "table", "inet", TABLE])
@@ -102,16 +87,16 @@ impl NftKernel {
             if stderr.contains("No such file or directory") {
                 return Ok(None);
             }
-            return Err(NftError::Read(stderr.trim().to_owned()));
+            return Err(PolicyError::Read(stderr.trim().to_owned()));
         }
         serde_json::from_slice(&out.stdout)
             .map(Some)
-            .map_err(|e| NftError::Read(format!("nft's JSON: {e}")))
+            .map_err(|e| PolicyError::Read(format!("nft's JSON: {e}")))
     }
 }
 
-impl PolicyDataplane for NftKernel {
-    fn apply(&mut self, tx: &Transaction) -> Result<(), NftError> {
+impl PolicyBackend for KernelPolicy {
+    fn apply(&mut self, tx: &Transaction) -> Result<(), PolicyError> {
         if tx.is_empty() {
             return Ok(());
         }
@@ -121,7 +106,7 @@ impl PolicyDataplane for NftKernel {
         self.run_script(transaction_script(tx))
     }
 
-    fn read(&mut self) -> Result<Option<Observed>, NftError> {
+    fn read(&mut self) -> Result<Option<Observed>, PolicyError> {
         Ok(self.list_json()?.map(|v| parse_listing(&v)))
     }
 }
