@@ -3,34 +3,16 @@
 //! ([`resolve_collision`]) which connection stays; the loser gets CEASE / Connection
 //! Collision Resolution. A held connection also takes over when the session's own one ends.
 
-use std::io;
-
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf};
+use tokio::io::AsyncWriteExt;
 
-use super::task::{CLOSE_FLUSH_LIMIT, Conn, Driver};
+use super::conn::{CLOSE_FLUSH_LIMIT, Candidate, Conn};
+use super::task::Driver;
 use super::{EventSink, LocalAddress};
 use crate::codec::{Message, split_frame};
 use crate::session::collision::{CollisionVerdict, Direction, resolve_collision};
 use crate::session::event::{Event, State};
-use crate::session::transport::{Connector, Stream};
-
-/// A second connection from the peer, held during OpenSent until its OPEN decides a
-/// collision.
-pub(super) struct Candidate<S> {
-    pub(super) conn: Conn<S>,
-    pub(super) read_buf: BytesMut,
-}
-
-pub(super) async fn read_candidate<S: Stream>(
-    reader: Option<&mut ReadHalf<S>>,
-    buf: Option<&mut BytesMut>,
-) -> io::Result<usize> {
-    match (reader, buf) {
-        (Some(r), Some(buf)) => r.read_buf(buf).await,
-        _ => std::future::pending().await,
-    }
-}
+use crate::session::transport::Connector;
 
 impl<C: Connector, E: EventSink> Driver<C, E>
 where

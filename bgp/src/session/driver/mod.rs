@@ -7,6 +7,7 @@
 //! session that waits on it) and one tagged event channel shared by all its sessions.
 //!
 //! * `task`: the task's loop, feeding the FSM and performing its actions;
+//! * `conn`: the connection, split into halves, and a second one held during a collision;
 //! * `outbox`: the write queue. Writing never holds the task up: messages are queued and
 //!   written as the connection takes them, while reading, timers and commands go on. A peer
 //!   that leaves our messages unread for its hold time (240 s without one) loses the
@@ -18,6 +19,7 @@
 //!   Connection Collision Resolution.
 
 mod collisions;
+mod conn;
 mod outbox;
 mod task;
 

@@ -5,15 +5,14 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf};
 
-use super::collisions::{Candidate, read_candidate};
+use super::conn::{CLOSE_FLUSH_LIMIT, Candidate, Conn, read_candidate};
 use super::outbox::{Outbox, write_some};
 use super::{Command, CommandSource, EventSink, LocalAddress, SessionEvent};
 use crate::clock::{earliest, now, sleep_until};
@@ -28,24 +27,6 @@ type Connecting<S> = Pin<Box<dyn Future<Output = io::Result<S>> + Send>>;
 /// How long the peer may leave our queued messages unread (no write progress at all) before
 /// the connection is given up, when no hold time was negotiated.
 const WRITE_STALL_LIMIT: Duration = Duration::from_secs(240);
-
-/// How long closing a connection waits for queued messages (a NOTIFICATION) to go out.
-pub(super) const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(1);
-
-/// An open connection, split so that reading and writing proceed independently.
-pub(super) struct Conn<S> {
-    pub(super) read: ReadHalf<S>,
-    pub(super) write: WriteHalf<S>,
-    pub(super) local: Option<SocketAddr>,
-}
-
-impl<S: Stream + LocalAddress> Conn<S> {
-    pub(super) fn new(stream: S) -> Self {
-        let local = stream.local_address();
-        let (read, write) = tokio::io::split(stream);
-        Self { read, write, local }
-    }
-}
 
 /// The task's state: the FSM, the connection (and a held second one), the write queue.
 pub(super) struct Driver<C: Connector, E> {
