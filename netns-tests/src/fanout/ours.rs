@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use bgp::codec::Prefix;
 use bgp::rib::{RibPolicy, Route};
-use bgp::session::{LocalSpeaker, PeerConfig, TcpConnector};
+use bgp::session::{LocalSpeaker, PeerConfig};
 use bgp::speaker::{PeerSettings, SpeakerConfig};
 
 use crate::bgp_lab::LAB_V4;
+use crate::speaker::start_speaker;
 
 use super::{FANOUT_AS, Workload};
 
@@ -38,14 +39,13 @@ pub async fn ours_route_reflector(
     let listener = tokio::net::TcpListener::bind((router_id, 179))
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("listening on {LAB_V4}:179: {e}")))?;
-    let mut speaker = bgp::speaker::spawn(
+    let mut speaker = start_speaker(
         SpeakerConfig::new(LocalSpeaker {
             asn: FANOUT_AS,
             router_id,
         }),
         ReflectOnly,
-        TcpConnector,
-        Some(listener),
+        listener,
     );
     for c in 0..workload.peers {
         let mut peer = PeerConfig::new(IpAddr::V4(workload.client_address(c)), FANOUT_AS);
