@@ -4,7 +4,7 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-packages := "etcd-server etcd-client openssl protobuf-compiler nftables iproute2 bird2 gobgpd iputils-ping python3-venv python3-etcd3"
+packages := "etcd-server etcd-client openssl protobuf-compiler nftables iproute2 bird2 gobgpd frr iputils-ping python3-venv python3-etcd3"
 
 default:
     @just --list
@@ -22,6 +22,11 @@ setup:
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         apt-get install -y -qq "${missing[@]}"
+        # The tests start their own bgpd per namespace; the package's service stays off.
+        if [[ " ${missing[*]} " == *" frr "* ]]; then
+            systemctl disable --now frr >/dev/null 2>&1 \
+                || { service frr stop; update-rc.d frr disable; } >/dev/null 2>&1 || true
+        fi
     fi
     command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 
@@ -56,11 +61,27 @@ update-golden:
 sim:
     cargo run --release --locked -p sim --bin calico-sim -- --seeds ${CALICO_SIM_SEEDS:-200}
 
-# Benchmark programs; each prints its ratio to a baseline measured in the same run.
+# Every benchmark (criterion and programs; each records its rows with what each timer covers
+# and the baseline measured in the same run), then one table of all rows (benchmark, what,
+# ours, baseline, ratio, goal, met), also written to target/bench-summary.json. Fails when a
+# benchmark failed, after printing the table of what ran. The netns ones need root.
 bench: setup
-    cargo bench --locked -p model --bench selector -- --warm-up-time 1 --measurement-time 3
-    cargo bench --locked -p datastore --bench etcd_vs_etcdctl
-    cargo bench --locked -p dataplane --bench routes_vs_ip_batch
-    cargo bench --locked -p dataplane --bench nft_vs_nft_f
-    cargo bench --locked -p netns-tests --bench bgp_ingest
-    cargo bench --locked -p netns-tests --bench bgp_fanout
+    #!/usr/bin/env bash
+    set -uo pipefail
+    mkdir -p target
+    # Absolute: cargo runs each benchmark in its package's directory.
+    export CALICO_BENCH_RESULTS="$PWD/target/bench-results.jsonl"
+    : > "$CALICO_BENCH_RESULTS"
+    failed=()
+    run() { local name="$1"; shift; echo "== $name"; "$@" || failed+=(--failed "$name"); }
+    quick=(--warm-up-time 1 --measurement-time 3)
+    run "model selector" cargo bench --locked -p model --bench selector -- "${quick[@]}"
+    run "bgp codec" cargo bench --locked -p bgp --bench codec -- "${quick[@]}"
+    run "bgp rib_ingest" cargo bench --locked -p bgp --bench rib_ingest
+    run "datastore etcd_vs_etcdctl" cargo bench --locked -p datastore --bench etcd_vs_etcdctl
+    run "dataplane routes_vs_ip_batch" cargo bench --locked -p dataplane --bench routes_vs_ip_batch
+    run "dataplane nft_vs_nft_f" cargo bench --locked -p dataplane --bench nft_vs_nft_f
+    run "netns-tests bgp_ingest" cargo bench --locked -p netns-tests --bench bgp_ingest
+    run "netns-tests bgp_fanout" cargo bench --locked -p netns-tests --bench bgp_fanout
+    cargo run --locked -q -p testkit --bin bench-summary -- --results "$CALICO_BENCH_RESULTS" \
+        --out target/bench-summary.json ${failed[@]+"${failed[@]}"}

@@ -12,10 +12,21 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use model::selector::Selector;
+use testkit::bench::{CriterionRun, Figure, Row, record};
 
 const LABEL_SETS: usize = 10_000;
+
+const EVALUATION: &str = "selector_matches_10k_label_sets";
+const PARSE: &str = "selector_parse";
+
+/// The ways the label sets are held, as named in the benchmark IDs, and as described in rows.
+const HOLDERS: &[(&str, &str)] = &[
+    ("btreemap", "BTreeMap<String, String> labels"),
+    ("hashmap", "HashMap<String, String> labels"),
+    ("interned_pairs", "(&str, &str) pairs over shared strings"),
+];
 
 const SELECTORS: &[(&str, &str)] = &[
     ("equality", r#"app == "frontend""#),
@@ -108,7 +119,7 @@ fn evaluation(c: &mut Criterion) {
         .map(|set| set.iter().map(|(k, v)| (*k, v.as_ref())).collect())
         .collect();
 
-    let mut group = c.benchmark_group("selector_matches_10k_label_sets");
+    let mut group = c.benchmark_group(EVALUATION);
     group.throughput(Throughput::Elements(LABEL_SETS as u64));
     for (name, text) in SELECTORS {
         let selector = Selector::parse(text).expect("benchmark selectors are valid");
@@ -146,7 +157,7 @@ fn evaluation(c: &mut Criterion) {
 }
 
 fn parsing(c: &mut Criterion) {
-    let mut group = c.benchmark_group("selector_parse");
+    let mut group = c.benchmark_group(PARSE);
     for (name, text) in SELECTORS {
         group.bench_function(*name, |b| b.iter(|| Selector::parse(black_box(text))));
     }
@@ -154,4 +165,25 @@ fn parsing(c: &mut Criterion) {
 }
 
 criterion_group!(benches, evaluation, parsing);
-criterion_main!(benches);
+
+/// Runs the groups as `criterion_main!` would, then records a row per benchmark measured.
+fn main() {
+    let run = CriterionRun::start();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    for (name, text) in SELECTORS {
+        for (holder, described) in HOLDERS {
+            if let Some(ns) = run.ns_per_iter(EVALUATION, &format!("{name}/{holder}")) {
+                let what = format!(
+                    "selector `{text}` over 10,000 label sets as {described}: ns per label set"
+                );
+                let per_set = ns / LABEL_SETS as f64;
+                record(&Row::new("selector", &what, Figure::new(per_set, "ns/set")));
+            }
+        }
+        if let Some(ns) = run.ns_per_iter(PARSE, name) {
+            let what = format!("parse selector `{text}`: ns per parse");
+            record(&Row::new("selector", &what, Figure::new(ns, "ns")));
+        }
+    }
+}

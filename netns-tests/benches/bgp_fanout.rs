@@ -1,27 +1,38 @@
-//! BGP fan-out: a route reflector with 100 iBGP clients that each announce 1,000
-//! distinct IPv4 /24s; the time from every client sending at once (t0) until every client
-//! holds the 99,000 prefixes of the others, and the reflector's CPU time and RSS growth over
-//! that interval. The clients are our session drivers on one thread in the speaker namespace of
-//! the BGP lab (`netns_tests::bgp_lab`), each from its own address; the reflector (the device under test)
-//! runs in the lab namespace: our speaker and BIRD2, side by side in one run, with the ratio
-//! printed. Our speaker runs on a current-thread runtime in a process of its own (this program
-//! started again with `--fanout-dut-ours`), so that its RSS and CPU time are measured as
-//! BIRD's are. Needs root; prints "skipped: needs root" otherwise.
+//! BGP fan-out: a route reflector (the device under test, DUT) with 100 iBGP clients that each
+//! announce 1,000 distinct IPv4 /24s; converged when every client holds the 99,000 prefixes of
+//! the others. The clients are our session drivers on one thread in the speaker namespace of
+//! the lab (`netns_tests::bgp_lab`: two namespaces, one veth hop), each from its own address;
+//! the DUT runs in the lab namespace, each in a process of its own, one after the other in one
+//! run: our speaker (this program started again with `--fanout-dut-ours`, on a current-thread
+//! runtime), BIRD2 and FRR's bgpd.
+//!
+//! What each figure covers (the same for every DUT): "up" runs from starting the clients until
+//! every session is Established and has the DUT's End-of-RIB (the clients advertise graceful
+//! restart, so a DUT that holds back its first announcements is not timed on that delay); the
+//! convergence time runs from t0, right after that, the moment every client has been handed
+//! its UPDATEs at once, until the last client holds all the others' prefixes, as the clients'
+//! own sessions see them arrive (no polling); the DUT's
+//! CPU time (user + system) and RSS growth are read from `/proc` at t0 and at convergence. A
+//! DUT that does not converge within the limit, or gives any client a wrong table, fails the
+//! run. Needs root; prints "skipped: needs root" otherwise.
 //!
 //! `FANOUT_PEERS=100 FANOUT_PREFIXES=1000 cargo bench -p netns-tests --bench bgp_fanout
-//! [-- ours|bird]`
+//! [-- ours|bird|frr]`
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Duration;
 
 use dataplane::netns::Netns;
-use netns_tests::daemons::{Bird, rss_kib};
+use netns_tests::daemons::{Bird, Frr, rss_kib, version};
 use netns_tests::fanout::{
-    FanoutLab, FanoutOutcome, Limits, Workload, bird_route_reflector_config, ours_route_reflector,
-    run_clients,
+    FanoutLab, FanoutOutcome, Limits, Workload, bird_route_reflector_config,
+    frr_route_reflector_config, ours_route_reflector, run_clients,
 };
+use testkit::bench::{Figure, Row, record};
 use testkit::prereq::is_root;
+
+const BENCH: &str = "bgp_fanout";
 
 /// The argument that makes this program our route reflector: `--fanout-dut-ours PEERS
 /// PREFIXES`.
@@ -35,7 +46,8 @@ const LIMITS: Limits = Limits {
 
 /// One device under test and what the clients measured against it.
 struct Measured {
-    name: &'static str,
+    key: &'static str,
+    name: String,
     /// RSS of the DUT once started with its sessions configured, before any session is up.
     idle_rss_kib: Option<u64>,
     outcome: FanoutOutcome,
@@ -47,12 +59,36 @@ impl Measured {
         Some(after.cpu.saturating_sub(before.cpu))
     }
 
-    fn rss_growth_kib(&self) -> Option<u64> {
+    fn rss_growth_mib(&self) -> Option<f64> {
         let (before, after) = (self.outcome.dut_at_t0?, self.outcome.dut_converged?);
-        Some(after.rss_kib.saturating_sub(before.rss_kib))
+        Some(after.rss_kib.saturating_sub(before.rss_kib) as f64 / 1024.0)
     }
 
-    fn print(&self, workload: &Workload) {
+    /// What is wrong with the clients' tables after settling, if anything: a client short of
+    /// the others' prefixes, prefixes outside the workload, own routes back without their
+    /// ORIGINATOR_ID, changed next hops or ORIGINATOR_IDs, withdrawals.
+    fn wrong(&self, workload: &Workload) -> Option<String> {
+        let o = &self.outcome;
+        let expected = workload.expected_per_client();
+        let short = o.held.iter().filter(|h| **h != expected).count();
+        let counts = [
+            o.foreign,
+            o.looped,
+            o.wrong_next_hop,
+            o.wrong_originator,
+            o.withdrawn,
+        ];
+        (short > 0 || counts.iter().any(|n| *n > 0)).then(|| {
+            format!(
+                "wrong tables after settling: {short} clients off {expected} prefixes, {} \
+                 foreign, {} own routes back unmarked, {} wrong next hops, {} wrong \
+                 ORIGINATOR_IDs, {} withdrawn",
+                o.foreign, o.looped, o.wrong_next_hop, o.wrong_originator, o.withdrawn
+            )
+        })
+    }
+
+    fn print(&self) {
         let o = &self.outcome;
         let mib = |k: u64| k as f64 / 1024.0;
         let secs =
@@ -68,39 +104,25 @@ impl Measured {
             _ => "RSS ?".to_owned(),
         };
         println!(
-            "  {:<7} up {:>6.2} s  converged {:>7.3} s  DUT CPU {:>6} s  {rss}  clients CPU {} s",
+            "  {:<11} up {:>6.2} s  converged {:>7.3} s  DUT CPU {:>6} s  {rss}  clients CPU {} s",
             self.name,
             o.established.as_secs_f64(),
             o.converged.as_secs_f64(),
             secs(self.dut_cpu()),
             secs(o.clients_cpu),
         );
-        let expected = workload.expected_per_client();
-        let short = o.held.iter().filter(|h| **h != expected).count();
         if o.echoed > 0 {
             println!(
-                "          {} of the clients' own routes came back to them (ORIGINATOR_ID \
-                 theirs)",
+                "              {} of the clients' own routes came back to them (ORIGINATOR_ID \
+                 theirs, so they ignore them)",
                 o.echoed
-            );
-        }
-        let wrong = [
-            o.foreign,
-            o.looped,
-            o.wrong_next_hop,
-            o.wrong_originator,
-            o.withdrawn,
-        ];
-        if short > 0 || wrong.iter().any(|n| *n > 0) {
-            println!(
-                "          WRONG after settling: {short} clients off {expected} prefixes, {} \
-                 foreign, {} own routes back unmarked, {} wrong next hops, {} wrong \
-                 ORIGINATOR_IDs, {} withdrawn",
-                o.foreign, o.looped, o.wrong_next_hop, o.wrong_originator, o.withdrawn
             );
         }
     }
 }
+
+/// Sets up a device under test and runs the clients against it.
+type Dut = fn(Workload) -> Result<Measured, String>;
 
 fn bird(workload: Workload) -> Result<Measured, String> {
     let lab = FanoutLab::new("fanout-bird", workload).map_err(|e| format!("lab: {e}"))?;
@@ -114,7 +136,23 @@ fn bird(workload: Workload) -> Result<Measured, String> {
         LIMITS,
     )?;
     Ok(Measured {
-        name: "BIRD 2",
+        key: "bird",
+        name: format!("BIRD {}", version("bird")),
+        idle_rss_kib,
+        outcome,
+    })
+}
+
+fn frr(workload: Workload) -> Result<Measured, String> {
+    let lab = FanoutLab::new("fanout-frr", workload).map_err(|e| format!("lab: {e}"))?;
+    let frr = Frr::start(&lab.lab.lab, &frr_route_reflector_config(&workload))
+        .map_err(|e| format!("bgpd: {e}"))?;
+    let idle_rss_kib = rss_kib(frr.pid());
+    let outcome = run_clients(&lab.lab.speaker.as_ref(), workload, Some(frr.pid()), LIMITS)
+        .map_err(|e| format!("{e}; bgpd log: {}", frr.log()))?;
+    Ok(Measured {
+        key: "frr",
+        name: format!("FRR {}", version("bgpd")),
         idle_rss_kib,
         outcome,
     })
@@ -126,14 +164,12 @@ fn ours(workload: Workload) -> Result<Measured, String> {
     let idle_rss_kib = rss_kib(dut.pid());
     let outcome = run_clients(&lab.lab.speaker.as_ref(), workload, Some(dut.pid()), LIMITS)?;
     Ok(Measured {
-        name: "ours",
+        key: "ours",
+        name: "ours".to_owned(),
         idle_rss_kib,
         outcome,
     })
 }
-
-/// Sets up a device under test and runs the clients against it.
-type Dut = fn(Workload) -> Result<Measured, String>;
 
 /// Our route reflector in a process of its own in namespace `ns`, killed on drop.
 struct OursProcess {
@@ -220,10 +256,37 @@ fn serve_as_dut(args: &[String]) -> ExitCode {
     }
 }
 
-fn ratio(ours: Option<f64>, theirs: Option<f64>) -> String {
-    match (ours, theirs) {
-        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
-        _ => "?".to_owned(),
+/// The rows: ours against each other DUT that converged correctly.
+fn report(workload: &Workload, results: &[Measured]) {
+    let Some(ours) = results.iter().find(|m| m.key == "ours") else {
+        return;
+    };
+    let converge_what = format!(
+        "route reflector, {} iBGP clients x {} /24s: t0 (sessions up, End-of-RIB received; \
+         every client handed its UPDATEs) -> the last client holds the others' {} (clients' \
+         own sessions, no polling)",
+        workload.peers,
+        workload.prefixes,
+        workload.expected_per_client()
+    );
+    let cpu_what = "route reflector CPU time (user + system, /proc) from t0 to convergence";
+    let rss_what = "route reflector RSS growth (/proc VmRSS) from t0 to convergence";
+    for theirs in results.iter().filter(|m| m.key != "ours") {
+        record(
+            &Row::new(BENCH, &converge_what, Figure::secs(ours.outcome.converged))
+                .against(&theirs.name, Figure::secs(theirs.outcome.converged)),
+        );
+        if let (Some(a), Some(b)) = (ours.dut_cpu(), theirs.dut_cpu()) {
+            record(
+                &Row::new(BENCH, cpu_what, Figure::secs(a)).against(&theirs.name, Figure::secs(b)),
+            );
+        }
+        if let (Some(a), Some(b)) = (ours.rss_growth_mib(), theirs.rss_growth_mib()) {
+            record(
+                &Row::new(BENCH, rss_what, Figure::new(a, "MiB"))
+                    .against(&theirs.name, Figure::new(b, "MiB")),
+            );
+        }
     }
 }
 
@@ -236,13 +299,13 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if !is_root() {
-        println!("bgp_fanout: skipped: needs root");
+        println!("{BENCH}: skipped: needs root");
         return ExitCode::SUCCESS;
     }
     let workload = match Workload::from_env() {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("bgp_fanout: {e}");
+            eprintln!("{BENCH}: {e}");
             return ExitCode::from(2);
         }
     };
@@ -250,46 +313,43 @@ fn main() -> ExitCode {
     let wants = |n: &str| only.is_none_or(|o| o == n);
     println!(
         "fan-out: route reflector with {} iBGP clients x {} IPv4 prefixes ({} routes to each \
-         client, {} in all)",
+         client, {} in all), one route reflector at a time",
         workload.peers,
         workload.prefixes,
         workload.expected_per_client(),
         workload.expected_per_client() * workload.peers as u64
     );
+    println!(
+        "timers: up = clients started -> every session Established with the DUT's End-of-RIB; \
+         converged = t0 (then, every client handed its UPDATEs at once) -> the last client \
+         holds every other client's prefixes, as the clients' sessions receive them (no \
+         polling); DUT CPU and RSS from /proc at t0 and at convergence; limit {:?}",
+        LIMITS.converge
+    );
     let mut results: Vec<Measured> = Vec::new();
     let mut failed = false;
-    let runs: [(&str, Dut); 2] = [("ours", ours), ("bird", bird)];
-    for (name, run) in runs {
-        if !wants(name) {
+    let runs: [(&str, Dut); 3] = [("ours", ours), ("bird", bird), ("frr", frr)];
+    for (key, run) in runs {
+        if !wants(key) {
             continue;
         }
         match run(workload) {
             Ok(m) => {
-                m.print(&workload);
-                results.push(m);
+                m.print();
+                if let Some(wrong) = m.wrong(&workload) {
+                    println!("  {:<11} FAILED: {wrong}", m.name);
+                    failed = true;
+                } else {
+                    results.push(m);
+                }
             }
             Err(e) => {
-                println!("  {name}: failed: {e}");
+                println!("  {key:<11} FAILED: {e}");
                 failed = true;
             }
         }
     }
-    let find = |n: &str| results.iter().find(|m| m.name == n);
-    if let (Some(o), Some(b)) = (find("ours"), find("BIRD 2")) {
-        let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
-        println!(
-            "  ours/BIRD  converge {}  DUT CPU {}  RSS growth {}",
-            ratio(
-                Some(o.outcome.converged.as_secs_f64()),
-                Some(b.outcome.converged.as_secs_f64())
-            ),
-            ratio(secs(o.dut_cpu()), secs(b.dut_cpu())),
-            ratio(
-                o.rss_growth_kib().map(|k| k as f64),
-                b.rss_growth_kib().map(|k| k as f64)
-            ),
-        );
-    }
+    report(&workload, &results);
     if failed {
         ExitCode::FAILURE
     } else {

@@ -1,227 +1,327 @@
-//! BGP ingest: one sender replays 1,000 pre-encoded UPDATEs of 1,000 IPv4 /24 prefixes
-//! sharing one attribute set (1M prefixes) to a receiver in the BGP lab (`netns_tests::bgp_lab`); the time
-//! from the first byte until the receiver holds every prefix, and the receiver's RSS growth
-//! per route. Receivers side by side in one run: our speaker (in this process, on a thread
-//! inside the lab namespace), BIRD2 and GoBGP. Needs root; prints
-//! "skipped: needs root" otherwise.
+//! BGP ingest: a replaying sender pushes 1,000 pre-encoded UPDATEs of 1,000 IPv4 /24s sharing
+//! one attribute set (1M prefixes) over one eBGP session to a receiver in the lab
+//! (`netns_tests::bgp_lab`: two namespaces, one veth hop). Receivers, one after the other in
+//! one run, each in a process of its own in the lab namespace: ours (the `bgp-receiver`
+//! program: our speaker on a two-worker runtime), BIRD2, FRR's bgpd and GoBGP.
 //!
-//! `cargo bench -p netns-tests --bench bgp_ingest [-- ours|bird|gobgp] [--prefixes N]`
+//! Every receiver is timed alike: from the first byte the sender writes until the answer of
+//! the first poll that sees every prefix held, polling every 20 ms through the receiver's own
+//! status interface (the lines printed at the start say which). Memory alike: RSS growth
+//! (`/proc/PID/status`) from before the first byte to that poll, per prefix; for ours also the
+//! heap growth its counting allocator saw. A receiver that does not hold everything within the
+//! timeout fails the run. Needs root; prints "skipped: needs root" otherwise.
+//!
+//! `cargo bench -p netns-tests --bench bgp_ingest [-- ours|bird|frr|gobgp] [--prefixes N]
+//! [--poll-ms N] [--timeout-s N]`
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
 
 use netns_tests::bgp_lab::{
-    LAB_V4, Lab, Replayer, SPEAKER_V4, bird_passive_config, gobgp_passive_config, ingest_updates,
+    LAB_V4, Lab, SPEAKER_V4, bird_passive_config, frr_passive_config, gobgp_passive_config,
 };
-use netns_tests::daemons::{Bird, GoBgp, rss_kib, wait_for};
+use netns_tests::daemons::{Bird, Frr, GoBgp, version};
+use netns_tests::ingest::protocol::ReceiverArgs;
+use netns_tests::ingest::{
+    Held, IngestOutcome, Limits, OurReceiver, PER_UPDATE, RECEIVER_AS, SENDER_AS, measure, workload,
+};
+use testkit::bench::{Figure, Goal, Row, record};
 use testkit::prereq::is_root;
 
-const PER_UPDATE: u32 = 1000;
+const BENCH: &str = "bgp_ingest";
 
-struct Result {
-    name: &'static str,
-    secs: f64,
-    bytes_per_route: f64,
+/// Time goal: ours at most 0.8 of BIRD's.
+const TIME_GOAL: f64 = 0.8;
+/// Memory goal: at most 90 bytes per route.
+const MEMORY_GOAL: f64 = 90.0;
+
+/// One receiver: how it is named, how it is polled, and how it is run.
+struct Side {
+    key: &'static str,
+    name: String,
+    polled_by: &'static str,
+    run: fn(&Side, &Input) -> Result<IngestOutcome, String>,
 }
 
-/// Replays `updates` into the receiver at LAB_V4 and polls `count` until it reaches `total`.
-fn ingest(
-    name: &'static str,
-    lab: &Lab,
-    updates: &[u8],
+/// The workload and how to poll, shared by every side.
+struct Input {
+    updates: Vec<u8>,
     total: u64,
-    pid: u32,
-    count: &dyn Fn() -> Option<u64>,
-    (timeout, poll): (Duration, Duration),
-) -> Option<Result> {
-    let before = rss_kib(pid)?;
-    let peer = SocketAddr::new(LAB_V4.parse().ok()?, 179);
-    let mut tx = Replayer::connect(
-        &lab.speaker.as_ref(),
-        peer,
-        65001,
-        Ipv4Addr::new(10, 255, 0, 1),
-    )
-    .map_err(|e| eprintln!("{name}: {e}"))
-    .ok()?;
-    let t = Instant::now();
-    tx.send(updates).ok()?;
-    let done = wait_for(timeout, poll, || count().filter(|n| *n >= total));
-    let secs = t.elapsed().as_secs_f64();
-    if done.is_none() {
-        eprintln!("{name}: did not reach {total} routes in {timeout:?}");
-        return None;
-    }
-    let after = rss_kib(pid)?;
-    Some(Result {
-        name,
-        secs,
-        bytes_per_route: (after.saturating_sub(before) * 1024) as f64 / total as f64,
-    })
+    limits: Limits,
 }
 
-/// Exports nothing, as the daemons are configured (`export none`).
-fn export_none() -> bgp::rib::Policy {
-    bgp::rib::Policy {
-        default_export: bgp::rib::Filter::reject_all(),
-        ..bgp::rib::Policy::default()
-    }
+fn lab(key: &str) -> Result<Lab, String> {
+    Lab::new(&format!("ingest-{key}")).map_err(|e| format!("lab: {e}"))
 }
 
-/// Our receiver: the speaker (session task + RIB owner) on a two-worker tokio runtime (as
-/// calico-node runs it) inside the lab namespace with one passive peer; done when the Loc-RIB changes it reports cover `total`
-/// prefixes, as an embedder installing them would see them. RSS growth of this process.
-fn ours(updates: &[u8], total: u64) -> Option<Result> {
-    use bgp::session::{LocalSpeaker, PeerConfig};
-    use bgp::speaker::{Event, PeerSettings, SpeakerConfig};
-
-    let lab = Lab::new("ingest-ours").ok()?;
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
-    let lab_ns = lab.lab.as_ref();
-    let receiver = std::thread::spawn(move || {
-        lab_ns.run(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()?;
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind((LAB_V4, 179)).await?;
-                let before = rss_kib(std::process::id()).unwrap_or(0);
-                let mut speaker = netns_tests::bgp_lab::spawn_speaker(
-                    SpeakerConfig::new(LocalSpeaker {
-                        asn: 65002,
-                        router_id: Ipv4Addr::new(10, 255, 0, 2),
-                    }),
-                    export_none(),
-                    Some(listener),
-                );
-                let peer_ip = SPEAKER_V4.parse().map_err(std::io::Error::other)?;
-                let mut config = PeerConfig::new(peer_ip, 65001);
-                config.passive = true;
-                speaker.add_peer(PeerSettings::new(config));
-                let _ = ready_tx.send(());
-                let mut installed = 0u64;
-                while let Some(event) = speaker.events.recv().await {
-                    match event {
-                        Event::Best(changes) => {
-                            for c in &changes {
-                                if c.best.is_some() {
-                                    installed += 1;
-                                } else {
-                                    installed -= 1;
-                                }
-                            }
-                            if installed >= total {
-                                let done = Instant::now();
-                                let after = rss_kib(std::process::id()).unwrap_or(0);
-                                speaker.stop();
-                                return Ok((done, after.saturating_sub(before)));
-                            }
-                        }
-                        Event::PeerDown { reason, .. } => {
-                            return Err(std::io::Error::other(format!("session down: {reason}")));
-                        }
-                        Event::PeerUp { .. }
-                        | Event::EndOfRib { .. }
-                        | Event::DeferralOver { .. } => {}
-                    }
-                }
-                Err(std::io::Error::other("speaker ended"))
+fn ours(side: &Side, input: &Input) -> Result<IngestOutcome, String> {
+    let lab = lab(side.key)?;
+    let args = ReceiverArgs {
+        local: LAB_V4.parse().map_err(|e| format!("{LAB_V4}: {e}"))?,
+        asn: RECEIVER_AS,
+        peer: SPEAKER_V4
+            .parse()
+            .map_err(|e| format!("{SPEAKER_V4}: {e}"))?,
+        peer_as: SENDER_AS,
+    };
+    let exe = Path::new(env!("CARGO_BIN_EXE_bgp-receiver"));
+    let mut receiver = OurReceiver::start(&lab.lab, exe, &args)?;
+    let pid = receiver.pid();
+    measure(
+        &side.name,
+        &lab,
+        pid,
+        &mut || {
+            receiver.status().map(|s| Held {
+                routes: s.held(),
+                heap_bytes: Some(s.heap),
             })
-        })
-    });
-    ready_rx.recv_timeout(Duration::from_secs(10)).ok()?;
-    let peer = SocketAddr::new(LAB_V4.parse().ok()?, 179);
-    let mut tx = Replayer::connect(
-        &lab.speaker.as_ref(),
-        peer,
-        65001,
-        Ipv4Addr::new(10, 255, 0, 1),
+        },
+        (&input.updates, input.total),
+        input.limits,
     )
-    .map_err(|e| eprintln!("ours: {e}"))
-    .ok()?;
-    // As for the daemons: from the first byte sent until the receiver holds every prefix.
-    let t = Instant::now();
-    tx.send(updates).ok()?;
-    let (done, grown_kib) = receiver
-        .join()
-        .ok()?
-        .map_err(|e| eprintln!("ours: {e}"))
-        .ok()?;
-    drop(tx);
-    Some(Result {
-        name: "ours",
-        secs: done.duration_since(t).as_secs_f64(),
-        bytes_per_route: (grown_kib * 1024) as f64 / total as f64,
-    })
 }
 
-fn main() {
-    if !is_root() {
-        println!("bgp_ingest: skipped: needs root");
-        return;
+fn bird(side: &Side, input: &Input) -> Result<IngestOutcome, String> {
+    let lab = lab(side.key)?;
+    let bird = Bird::start(&lab.lab, &bird_passive_config()).map_err(|e| format!("bird: {e}"))?;
+    measure(
+        &side.name,
+        &lab,
+        bird.pid(),
+        &mut || {
+            bird.imported("sender")
+                .map(Held::routes)
+                .ok_or_else(|| "birdc show protocols all sender: no Routes line".to_owned())
+        },
+        (&input.updates, input.total),
+        input.limits,
+    )
+}
+
+fn frr(side: &Side, input: &Input) -> Result<IngestOutcome, String> {
+    let lab = lab(side.key)?;
+    let frr = Frr::start(&lab.lab, &frr_passive_config()).map_err(|e| format!("bgpd: {e}"))?;
+    let outcome = measure(
+        &side.name,
+        &lab,
+        frr.pid(),
+        &mut || {
+            frr.peer(SPEAKER_V4)
+                .map(|p| Held::routes(p.received))
+                .map_err(|e| e.to_string())
+        },
+        (&input.updates, input.total),
+        input.limits,
+    );
+    outcome.map_err(|e| format!("{e}; bgpd log: {}", frr.log()))
+}
+
+fn gobgp(side: &Side, input: &Input) -> Result<IngestOutcome, String> {
+    let lab = lab(side.key)?;
+    let gobgp = GoBgp::start(&lab.lab, &gobgp_passive_config(), 50061)
+        .map_err(|e| format!("gobgpd: {e}"))?;
+    measure(
+        &side.name,
+        &lab,
+        gobgp.pid(),
+        &mut || {
+            gobgp
+                .ipv4_destinations()
+                .map(Held::routes)
+                .ok_or_else(|| "gobgp global rib summary: no Destination count".to_owned())
+        },
+        (&input.updates, input.total),
+        input.limits,
+    )
+}
+
+fn sides() -> Vec<Side> {
+    vec![
+        Side {
+            key: "ours",
+            name: "ours".to_owned(),
+            polled_by: "bgp-receiver `status` on stdin/stdout: prefixes in the Loc-RIB (speaker \
+                        status) that were also handed to the embedder (Loc-RIB change events)",
+            run: ours,
+        },
+        Side {
+            key: "bird",
+            name: format!("BIRD {}", version("bird")),
+            polled_by: "`birdc show protocols all sender`: \"Routes: N imported\"",
+            run: bird,
+        },
+        Side {
+            key: "frr",
+            name: format!("FRR {}", version("bgpd")),
+            polled_by: "vty socket, `show bgp ipv4 unicast summary json`: the sender's pfxRcd",
+            run: frr,
+        },
+        Side {
+            key: "gobgp",
+            name: format!("GoBGP {}", version("gobgpd")),
+            polled_by: "`gobgp global rib summary -a ipv4` (gRPC): \"Destination: N\"",
+            run: gobgp,
+        },
+    ]
+}
+
+/// `--flag N` from the arguments, `default` when absent.
+fn number(args: &[String], flag: &str, default: u64) -> Result<u64, String> {
+    match args.iter().position(|a| a == flag) {
+        None => Ok(default),
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("{flag} needs a number")),
     }
+}
+
+fn print(side: &Side, o: &IngestOutcome) {
+    let heap = o
+        .heap_bytes_per_route()
+        .map_or(String::new(), |h| format!("  heap +{h:.1} B/route"));
+    println!(
+        "  {:<13} {:>8.3} s  RSS +{:>6.1} B/route ({:.1} -> {:.1} MiB){heap}  {} polls, {:.1} ms \
+         each",
+        side.name,
+        o.elapsed.as_secs_f64(),
+        o.rss_bytes_per_route(),
+        o.rss_before_kib as f64 / 1024.0,
+        o.rss_after_kib as f64 / 1024.0,
+        o.polls,
+        o.mean_poll().as_secs_f64() * 1e3,
+    );
+}
+
+/// The rows: ours against each daemon that finished, time and RSS per route; ours' heap.
+fn report(input: &Input, done: &[(&Side, IngestOutcome)]) {
+    let Some((_, ours)) = done.iter().find(|(s, _)| s.key == "ours") else {
+        return;
+    };
+    let poll_ms = input.limits.poll.as_millis();
+    let time_what = |theirs: &Side| {
+        format!(
+            "{} /24s, {} UPDATEs: first byte sent -> first poll (every {poll_ms} ms) seeing all \
+             held; ours by its status query, {} by {}",
+            input.total,
+            input.total / u64::from(PER_UPDATE),
+            theirs.name,
+            theirs.polled_by
+        )
+    };
+    let rss_what = "RSS growth per route, before the first byte -> all held (/proc VmRSS)";
+    for (side, theirs) in done.iter().filter(|(s, _)| s.key != "ours") {
+        let mut time = Row::new(BENCH, &time_what(side), Figure::secs(ours.elapsed));
+        if side.key == "bird" {
+            time = time.goal(Goal::RatioAtMost(TIME_GOAL));
+        }
+        record(&time.against(&side.name, Figure::secs(theirs.elapsed)));
+        let mut rss = Row::new(
+            BENCH,
+            rss_what,
+            Figure::new(ours.rss_bytes_per_route(), "B/route"),
+        );
+        if side.key == "bird" {
+            rss = rss.goal(Goal::AtMost(MEMORY_GOAL));
+        }
+        record(&rss.against(
+            &side.name,
+            Figure::new(theirs.rss_bytes_per_route(), "B/route"),
+        ));
+    }
+    if let Some(heap) = ours.heap_bytes_per_route() {
+        record(
+            &Row::new(
+                BENCH,
+                "ours: heap growth per route, before the first byte -> all held (counting \
+                 allocator of bgp-receiver)",
+                Figure::new(heap, "B/route"),
+            )
+            .goal(Goal::AtMost(MEMORY_GOAL)),
+        );
+    }
+}
+
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--list") {
-        return;
+        return ExitCode::SUCCESS;
     }
-    let prefixes: u32 = args
-        .iter()
-        .position(|a| a == "--prefixes")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
-    let only: Option<&String> = args
-        .iter()
-        .find(|a| !a.starts_with('-') && a.parse::<u32>().is_err());
-    let wants = |n: &str| only.is_none_or(|o| o == n);
-    let updates = ingest_updates(
-        prefixes / PER_UPDATE,
-        PER_UPDATE,
-        65001,
-        SPEAKER_V4.parse().unwrap_or(Ipv4Addr::LOCALHOST),
-    );
-    let total = u64::from(prefixes / PER_UPDATE * PER_UPDATE);
+    if !is_root() {
+        println!("{BENCH}: skipped: needs root");
+        return ExitCode::SUCCESS;
+    }
+    let parsed = (|| {
+        Ok::<_, String>((
+            number(&args, "--prefixes", 1_000_000)?,
+            number(&args, "--poll-ms", 20)?,
+            number(&args, "--timeout-s", 300)?,
+        ))
+    })();
+    let (prefixes, poll_ms, timeout_s) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{BENCH}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let prefixes = u32::try_from(prefixes).unwrap_or(u32::MAX);
+    // The first word that is neither a flag nor a flag's value picks one receiver.
+    let only = args.iter().enumerate().find_map(|(i, a)| {
+        let is_value = i > 0 && args[i - 1].starts_with("--") && a.parse::<u64>().is_ok();
+        (!a.starts_with('-') && !is_value).then_some(a.as_str())
+    });
+    let (updates, total) = workload(prefixes);
+    let input = Input {
+        updates,
+        total,
+        limits: Limits {
+            poll: Duration::from_millis(poll_ms),
+            timeout: Duration::from_secs(timeout_s),
+        },
+    };
+    let sides: Vec<Side> = sides()
+        .into_iter()
+        .filter(|s| only.is_none_or(|o| o == s.key))
+        .collect();
     println!(
-        "ingest of {total} IPv4 prefixes in {} UPDATEs ({} KB)",
+        "ingest of {total} IPv4 /24s in {} UPDATEs ({} KiB), one attribute set, eBGP AS \
+         {SENDER_AS} -> AS {RECEIVER_AS}, one receiver at a time",
         total / u64::from(PER_UPDATE),
-        updates.len() / 1024
+        input.updates.len() / 1024
     );
-    let mut results = Vec::new();
-    if wants("ours") {
-        results.extend(ours(&updates, total));
+    println!(
+        "timer: from the first byte the sender writes until the answer of the first poll that \
+         sees all {total} held; a poll every {poll_ms} ms after the previous answer, through the \
+         receiver's own status interface:"
+    );
+    for s in &sides {
+        println!("  {:<13} {}", s.name, s.polled_by);
     }
-    if wants("bird") {
-        let lab = Lab::new("ingest-bird").expect("lab");
-        let bird = Bird::start(&lab.lab, &bird_passive_config()).expect("bird");
-        results.extend(ingest(
-            "BIRD 2",
-            &lab,
-            &updates,
-            total,
-            bird.pid(),
-            &|| bird.imported("sender"),
-            (Duration::from_secs(60), Duration::from_millis(10)),
-        ));
+    println!(
+        "memory: RSS growth of the receiver's process over the same interval, per route; ours \
+         also its heap growth (counting global allocator)"
+    );
+    let mut done = Vec::new();
+    let mut failed = false;
+    for side in &sides {
+        match (side.run)(side, &input) {
+            Ok(outcome) => {
+                print(side, &outcome);
+                done.push((side, outcome));
+            }
+            Err(e) => {
+                println!("  {:<13} FAILED: {e}", side.name);
+                failed = true;
+            }
+        }
     }
-    if wants("gobgp") {
-        let lab = Lab::new("ingest-gobgp").expect("lab");
-        let gobgp = GoBgp::start(&lab.lab, &gobgp_passive_config(), 50061).expect("gobgpd");
-        results.extend(ingest(
-            "GoBGP",
-            &lab,
-            &updates,
-            total,
-            gobgp.pid(),
-            &|| gobgp.ipv4_destinations(),
-            // Each poll is a gobgp process and a gRPC call; poll gently.
-            (Duration::from_secs(300), Duration::from_millis(500)),
-        ));
-    }
-    for r in &results {
-        println!(
-            "  {:<8} {:>8.3} s  {:>7.0} bytes/route",
-            r.name, r.secs, r.bytes_per_route
-        );
+    report(&input, &done);
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }

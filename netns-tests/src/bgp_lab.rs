@@ -1,5 +1,9 @@
-//! The BGP lab: two namespaces joined by a veth pair — the speaker side
-//! (`10.255.0.1`, `fd00:255::1`) and the lab side (`10.255.0.2`, `fd00:255::2`) — and a
+//! The BGP lab: two network namespaces joined by one veth pair, one hop apart — the speaker
+//! side (`<prefix>-spk`, `veth-spk`, `10.255.0.1/30`, `fd00:255::1/64`), where our speaker or
+//! the test's clients run, and the lab side (`<prefix>-lab`, `veth-lab`, `10.255.0.2/30`,
+//! `fd00:255::2/64`), where the peer under test runs (BIRD2, GoBGP, FRR or our speaker). Each
+//! test or benchmark makes its own lab, so labs never share addresses or port 179; dropping
+//! [`Lab`] deletes both namespaces. Also here: the daemons' configs for the lab side, and a
 //! replaying sender: a minimal BGP client that opens a session with our codec and pushes
 //! pre-encoded UPDATEs as fast as the socket takes them.
 
@@ -10,15 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use bgp::codec::{
-    AddressFamily, AsPath, Capability, CodecContext, Ipv4Prefix, Message, Nlri, Open, Origin,
-    PathAttributes, Update, split_frame,
-};
-use bgp::rib::Policy;
-use bgp::session::TcpConnector;
-use bgp::speaker::{Speaker, SpeakerConfig};
+use bgp::codec::{AddressFamily, Capability, CodecContext, Message, Open, split_frame};
 use bytes::BytesMut;
 use dataplane::netns::{Netns, NetnsRef};
+
+pub use crate::ingest::ingest_updates;
 
 pub const SPEAKER_V4: &str = "10.255.0.1";
 pub const LAB_V4: &str = "10.255.0.2";
@@ -87,6 +87,29 @@ protocol bgp sender {{
     )
 }
 
+/// The FRR bgpd equivalent of [`bird_passive_config`]. `no bgp ebgp-requires-policy`: without
+/// it FRR accepts no eBGP route that no inbound policy allows (RFC 8212); the outbound
+/// route-map denies everything (`export none`).
+pub fn frr_passive_config() -> String {
+    format!(
+        r#"frr defaults traditional
+router bgp 65002
+ bgp router-id {LAB_V4}
+ no bgp ebgp-requires-policy
+ neighbor {SPEAKER_V4} remote-as 65001
+ neighbor {SPEAKER_V4} timers connect 1
+ neighbor {SPEAKER_V4} passive
+ address-family ipv4 unicast
+  neighbor {SPEAKER_V4} route-map EXPORT-NONE out
+ exit-address-family
+exit
+!
+route-map EXPORT-NONE deny 10
+exit
+"#
+    )
+}
+
 /// The GoBGP equivalent of [`bird_passive_config`].
 pub fn gobgp_passive_config() -> String {
     format!(
@@ -107,42 +130,6 @@ pub fn gobgp_passive_config() -> String {
       afi-safi-name = "ipv4-unicast"
 "#
     )
-}
-
-/// `count` UPDATEs of `per_update` IPv4 /24 prefixes (from 10.0.0.0/24 on) sharing one
-/// attribute set (ORIGIN, AS_PATH `[asn]`, NEXT_HOP), encoded for a 4-octet-AS session: the
-/// ingest workload (`benches/bgp_ingest.rs`).
-pub fn ingest_updates(count: u32, per_update: u32, asn: u32, next_hop: Ipv4Addr) -> Vec<u8> {
-    let ctx = CodecContext {
-        four_octet_as: true,
-        ..CodecContext::default()
-    };
-    let attributes = PathAttributes {
-        origin: Some(Origin::Igp),
-        as_path: Some(AsPath::from_sequence([asn])),
-        next_hop: Some(next_hop),
-        ..PathAttributes::default()
-    };
-    let mut buf = BytesMut::with_capacity((count * (per_update * 4 + 64)) as usize);
-    for u in 0..count {
-        let nlri = (0..per_update)
-            .filter_map(|i| {
-                let n = u * per_update + i;
-                Ipv4Prefix::new(Ipv4Addr::from(0x0a00_0000 + (n << 8)), 24)
-            })
-            .map(Nlri::new)
-            .collect();
-        let update = Update {
-            attributes: attributes.clone(),
-            nlri,
-            ..Update::default()
-        };
-        // 1000 /24s and three attributes fit in one 4096-octet message.
-        if Message::Update(update).encode(&ctx, &mut buf).is_err() {
-            break;
-        }
-    }
-    buf.to_vec()
 }
 
 /// A minimal BGP sender: OPEN (hold time 0, so no keepalives are needed), wait for the
@@ -228,6 +215,11 @@ impl Replayer {
         })
     }
 
+    /// Gives up a write that cannot go on for `timeout` (the peer stopped reading).
+    pub fn set_write_timeout(&self, timeout: Duration) -> io::Result<()> {
+        self.stream.set_write_timeout(Some(timeout))
+    }
+
     /// Writes `bytes` (whole encoded messages).
     pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.stream.write_all(bytes)
@@ -242,17 +234,6 @@ impl Drop for Replayer {
             let _ = r.join();
         }
     }
-}
-
-/// Starts our speaker over real TCP sockets with `policy`, accepting peers on `listener` if
-/// any. The benches and the fan-out reflector start it here, so that a change to the speaker's
-/// start-up is made in one place.
-pub fn spawn_speaker(
-    config: SpeakerConfig,
-    policy: Policy,
-    listener: Option<tokio::net::TcpListener>,
-) -> Speaker<tokio::net::TcpStream> {
-    bgp::speaker::spawn(config, policy, TcpConnector, listener)
 }
 
 /// Runs `f` on a current-thread runtime inside `ns`, so that every socket it opens lives there.

@@ -1,16 +1,16 @@
 //! The fan-out benchmark's workload at a small size (5 route-reflector clients x 20 prefixes)
-//! against each route reflector, BIRD2 and our speaker: every client ends up with exactly the
-//! other clients' prefixes, with their next hops, and nothing else. Runs the same code as
+//! against each route reflector, BIRD2, FRR's bgpd and our speaker: every client ends up with
+//! exactly the other clients' prefixes, with their next hops, and nothing else. Runs the same code as
 //! `benches/bgp_fanout.rs`, so that the benchmark keeps working.
 
 use std::time::Duration;
 
-use netns_tests::daemons::Bird;
+use netns_tests::daemons::{Bird, Frr};
 use netns_tests::fanout::{
-    FanoutLab, FanoutOutcome, Limits, Workload, bird_route_reflector_config, ours_route_reflector,
-    run_clients,
+    FanoutLab, FanoutOutcome, Limits, Workload, bird_route_reflector_config,
+    frr_route_reflector_config, ours_route_reflector, run_clients,
 };
-use testkit::require_root;
+use testkit::{require_root, require_tool};
 
 const SMALL: Workload = Workload {
     peers: 5,
@@ -65,6 +65,26 @@ fn bird_route_reflector_gives_every_client_exactly_the_others_prefixes() {
         outcome.echoed, 0,
         "BIRD never returns a route to its sender: {outcome:?}"
     );
+    assert!(outcome.dut_at_t0.is_some() && outcome.dut_converged.is_some());
+}
+
+#[test]
+fn frr_route_reflector_gives_every_client_exactly_the_others_prefixes() {
+    let test = "frr_route_reflector_gives_every_client_exactly_the_others_prefixes";
+    if !require_root(test) || !require_tool(test, "bgpd", "frr") {
+        return;
+    }
+    let lab = FanoutLab::new("fanout-t-frr", SMALL).unwrap();
+    let frr = Frr::start(&lab.lab.lab, &frr_route_reflector_config(&SMALL)).unwrap();
+    let outcome = run_clients(&lab.lab.speaker.as_ref(), SMALL, Some(frr.pid()), LIMITS)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}\n--- show bgp ipv4 unicast summary ---\n{}\n--- bgpd log ---\n{}",
+                frr.vty("show bgp ipv4 unicast summary").unwrap_or_default(),
+                frr.log()
+            )
+        });
+    assert_exact(&outcome);
     assert!(outcome.dut_at_t0.is_some() && outcome.dut_converged.is_some());
 }
 

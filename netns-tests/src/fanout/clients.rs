@@ -1,11 +1,18 @@
 //! The fan-out clients: one session driver per client on a current-thread runtime, brought
 //! up together, handed their UPDATEs at once (t0), and watched until every client holds every
 //! other client's prefixes.
+//!
+//! The clients advertise graceful restart (RFC 4724), so the route reflector ends its initial
+//! table to each with End-of-RIB; t0 waits for every client's. A reflector that holds back
+//! its first announcements after a session comes up (FRR groups new peers for a "coalesce
+//! time" of a second or more) is thus measured on reflecting routes, not on that start-up
+//! delay.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bgp::codec::AddressFamily;
 use bgp::session::{
     Command, LocalSpeaker, PeerConfig, Session, SessionEvent, Tagged, TcpConnector, spawn_with,
 };
@@ -22,7 +29,7 @@ use super::{FANOUT_AS, Workload};
 /// How long [`run_clients`] waits for each phase.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// For every session to be Established.
+    /// For every session to be Established and to receive the route reflector's End-of-RIB.
     pub establish: Duration,
     /// From t0 for every client to hold every other client's prefixes.
     pub converge: Duration,
@@ -34,7 +41,8 @@ pub struct Limits {
 /// What [`run_clients`] measured.
 #[derive(Debug, Clone)]
 pub struct FanoutOutcome {
-    /// From starting the clients until all were Established.
+    /// From starting the clients until all were Established and had the route reflector's
+    /// End-of-RIB.
     pub established: Duration,
     /// From t0 (every client handed its UPDATEs) until every client held all the others'
     /// prefixes.
@@ -100,6 +108,7 @@ async fn clients(
         let mut peer = PeerConfig::new(dut, FANOUT_AS);
         peer.source_address = Some(IpAddr::V4(address));
         peer.connect_retry_time = Duration::from_secs(1);
+        peer.graceful_restart_time = Some(120);
         let session = Session::new(
             LocalSpeaker {
                 asn: FANOUT_AS,
@@ -172,8 +181,8 @@ async fn clients(
     result
 }
 
-/// Waits until every client is Established and returns each one's UPDATEs, encoded with what
-/// its session negotiated.
+/// Waits until every client is Established and has the route reflector's IPv4 End-of-RIB, and
+/// returns each client's UPDATEs, encoded with what its session negotiated.
 async fn establish(
     workload: &Workload,
     events: &mut Events,
@@ -181,13 +190,20 @@ async fn establish(
     within: Duration,
 ) -> Result<Vec<Arc<[Bytes]>>, String> {
     let mut encoded: Vec<Option<Arc<[Bytes]>>> = vec![None; workload.peers];
-    let mut up = 0;
+    let mut end_of_rib = vec![false; workload.peers];
+    let (mut up, mut ended) = (0, 0);
     let deadline = tokio::time::Instant::now() + within;
-    while up < workload.peers {
+    while up < workload.peers || ended < workload.peers {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let event = tokio::time::timeout(left, events.recv())
             .await
-            .map_err(|_| format!("only {up} of {} sessions Established", workload.peers))?;
+            .map_err(|_| {
+                format!(
+                    "within {within:?} only {up} of {} sessions Established and {ended} had the \
+                 route reflector's End-of-RIB",
+                    workload.peers
+                )
+            })?;
         match event {
             Some((c, SessionEvent::Up(negotiated))) => {
                 if let Some(slot) = encoded.get_mut(c) {
@@ -201,7 +217,18 @@ async fn establish(
                     workload.client_address(c)
                 ));
             }
-            Some((c, SessionEvent::Update { update, .. })) => tally.apply(c, &update),
+            Some((c, SessionEvent::Update { update, .. })) => {
+                if update.end_of_rib_family() == Some(AddressFamily::IPV4_UNICAST) {
+                    if let Some(seen) = end_of_rib.get_mut(c)
+                        && !*seen
+                    {
+                        *seen = true;
+                        ended += 1;
+                    }
+                } else {
+                    tally.apply(c, &update);
+                }
+            }
             Some(_) => {}
             None => return Err("every session task ended".into()),
         }

@@ -10,6 +10,7 @@ use bgp::session::{LocalSpeaker, PeerConfig};
 use bgp::speaker::{PeerSettings, SpeakerConfig};
 
 use crate::bgp_lab::LAB_V4;
+use crate::speaker::start_speaker;
 
 use super::{FANOUT_AS, Workload};
 
@@ -35,7 +36,7 @@ pub async fn ours_route_reflector(
     let listener = tokio::net::TcpListener::bind((router_id, 179))
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("listening on {LAB_V4}:179: {e}")))?;
-    let mut speaker = crate::bgp_lab::spawn_speaker(
+    let mut speaker = start_speaker(
         SpeakerConfig::new(LocalSpeaker {
             asn: FANOUT_AS,
             router_id,

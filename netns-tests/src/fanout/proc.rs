@@ -1,6 +1,5 @@
 //! Resource use of a process or thread, read from `/proc`.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// RSS and CPU time (user + system) of a process or thread, from `/proc`.
@@ -41,16 +40,9 @@ impl ProcSample {
     }
 }
 
-/// Clock ticks per second of `/proc/*/stat` times (`getconf CLK_TCK`, 100 when unknown).
+/// Clock ticks per second of `/proc/*/stat` times (`sysconf(_SC_CLK_TCK)`, 100 when unknown).
 fn clock_ticks() -> u64 {
-    static TICKS: OnceLock<u64> = OnceLock::new();
-    *TICKS.get_or_init(|| {
-        std::process::Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-            .filter(|t| *t > 0)
-            .unwrap_or(100)
-    })
+    // SAFETY: sysconf has no preconditions; it returns -1 for an unknown name.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(ticks).ok().filter(|t| *t > 0).unwrap_or(100)
 }

@@ -1,16 +1,23 @@
 //! Benchmark results as rows of one table.
 //!
-//! Every benchmark program (and every criterion group, through [`criterion_rows`]) reports its
-//! figures as [`Row`]s: what was measured, our figure, the baseline's figure measured in the
-//! same run, the ratio ours/baseline, the goal and whether it was met. [`record`] prints the
-//! row as a `ratio` line and, when `CALICO_BENCH_RESULTS` names a file (`just bench` sets it),
-//! appends it there as one JSON line; the `bench-summary` program turns that file into the
-//! table `just bench` ends with and `target/bench-summary.json`.
+//! Every benchmark program (and every criterion benchmark, through [`CriterionRun`], after its
+//! groups have run) reports its figures as [`Row`]s: what was measured, our figure, the
+//! baseline's figure measured in the same run, the ratio ours/baseline, the goal and whether
+//! it was met. [`record`] prints the row as a `ratio` line and, when `CALICO_BENCH_RESULTS`
+//! names a file (`just bench` sets it), appends it there as one JSON line; the `bench-summary`
+//! program turns that file into the table `just bench` ends with ([`Summary`]) and
+//! `target/bench-summary.json`.
+
+mod criterion;
+mod summary;
 
 use std::fmt;
 use std::io::Write as _;
 
 use serde::{Deserialize, Serialize};
+
+pub use criterion::CriterionRun;
+pub use summary::Summary;
 
 /// Environment variable naming the results file (JSON lines).
 pub const RESULTS_ENV: &str = "CALICO_BENCH_RESULTS";
