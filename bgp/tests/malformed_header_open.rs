@@ -1,8 +1,9 @@
 //! Malformed message headers, OPENs and NOTIFICATIONs (RFC 4271 §6.1, §6.2, §6.4–§6.6;
 //! RFC 5492; RFC 6608): cases 1–12 and 35 of the numbered malformed-input cases that these
-//! tests, `malformed_update.rs` (cases 13–34) and netns-tests' `bgp_malformed.rs` (the same
-//! cases over TCP) share. One test per case (`cNN_...`), each asserting the session reset
-//! and the NOTIFICATION code/subcode and data.
+//! tests, `malformed_update.rs` (cases 13–34) and netns-tests' `bgp_malformed_*.rs` (the same
+//! cases over TCP; these in `bgp_malformed_header_open.rs` and
+//! `bgp_malformed_fsm_notification.rs`) share. One test per case (`cNN_...`), each asserting
+//! the session reset and the NOTIFICATION code/subcode and data.
 //!
 //! Cases 11 and 12 are session-FSM behaviour; here they only check that the codec names and
 //! encodes the NOTIFICATIONs the FSM will send.

@@ -1,8 +1,9 @@
 //! Malformed UPDATEs (RFC 4271 §6.3 as revised by RFC 7606 §§3–5 and §7; RFC 4760 §7,
 //! RFC 6793, RFC 4456) and ROUTE-REFRESH (RFC 2918 §4, RFC 7313 §5): cases 13–34 of the
 //! numbered malformed-input cases shared with `malformed_header_open.rs` (cases 1–12 and
-//! 35) and netns-tests' `bgp_malformed.rs`. One test per case (`cNN_...`), each asserting
-//! the RFC 7606 action and, where one is sent, the NOTIFICATION code/subcode and data.
+//! 35) and netns-tests' `bgp_malformed_update.rs` (the same cases over TCP). One test per
+//! case (`cNN_...`), each asserting the RFC 7606 action and, where one is sent, the
+//! NOTIFICATION code/subcode and data.
 //!
 //! The semantic next-hop check of case 24 and the RFC 4456 loop check of case 29 belong to
 //! the RIB; here they check that the codec passes those values through without an error.

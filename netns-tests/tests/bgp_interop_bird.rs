@@ -1,124 +1,29 @@
-//! Our BGP session and our whole speaker against foreign speakers in the BGP lab
-//! (`netns_tests::bgp_lab`: two namespaces joined by a veth): BIRD2 over eBGP for IPv4 and IPv6 and GoBGP over eBGP,
-//! routes both ways, first with the session driver alone, then with the speaker (sessions and
-//! RIB); the speaker also with BIRD carrying both families over one IPv4 session, and with
-//! BIRD over iBGP for IPv6 (iBGP for IPv4 is in `bgp_bird.rs`). Our side opens its sockets
-//! inside the speaker namespace.
+//! Our BGP session and our whole speaker against BIRD2 in the BGP lab (`netns_tests::bgp_lab`:
+//! two namespaces joined by a veth): eBGP for IPv4 and IPv6, routes both ways, first with the
+//! session driver alone, then with the speaker (sessions and RIB) over an IPv4 and an IPv6
+//! session; the speaker also with both families over one IPv4 session, and over iBGP for IPv6
+//! (iBGP for IPv4 is in `bgp_bird.rs`). Our side opens its sockets inside the speaker
+//! namespace. GoBGP is in `bgp_interop_gobgp.rs`.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, Ipv6Addr};
+mod our_side;
+
+use std::collections::BTreeSet;
+use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bgp::codec::{
-    AddressFamily, AsPath, FamilySet, Ipv4Prefix, Ipv6Prefix, MpNextHop, MpReachNlri, Nlri, Origin,
-    PathAttributes, Update,
-};
-use bgp::rib::{Policy, Route, RouteAttributes, RouteSource};
-use bgp::session::{
-    Command, LocalSpeaker, PeerConfig, Session, SessionEvent, SessionHandle, TcpConnector, spawn,
-};
-use bgp::speaker::{Event, NoListener, PeerSettings, Speaker, SpeakerConfig};
+use bgp::codec::{AsPath, FamilySet, MpNextHop, Origin, PathAttributes};
+use bgp::rib::{RouteAttributes, RouteSource};
+use bgp::session::{Command, LocalSpeaker, Session, TcpConnector, spawn};
+use bgp::speaker::{Event, PeerSettings};
 use netns_tests::bgp_lab::{LAB_V4, LAB_V6, Lab, SPEAKER_V4, SPEAKER_V6, birdc, in_netns};
-use netns_tests::daemons::{Bird, GoBgp};
+use netns_tests::daemons::Bird;
+use our_side::{
+    eventually, learned, our_speaker, peer, prefix, receive, speaker, v4_update, v6_next_hop,
+    v6_update,
+};
 use testkit::require_root;
-use tokio::net::TcpStream;
 use tokio::time::timeout;
-
-fn speaker() -> LocalSpeaker {
-    LocalSpeaker {
-        asn: 65001,
-        router_id: Ipv4Addr::new(10, 255, 0, 1),
-    }
-}
-
-fn peer(address: &str, peer_as: u32, families: FamilySet) -> PeerConfig {
-    let mut p = PeerConfig::new(address.parse().expect("address"), peer_as);
-    p.hold_time = 9;
-    p.families = families;
-    p.connect_retry_time = Duration::from_secs(1);
-    p
-}
-
-fn v4_update(prefix: &str, next_hop: &str) -> Update {
-    let (addr, len) = prefix.split_once('/').expect("prefix");
-    Update {
-        attributes: PathAttributes {
-            origin: Some(Origin::Igp),
-            as_path: Some(AsPath::from_sequence([65001])),
-            next_hop: Some(next_hop.parse().expect("next hop")),
-            ..PathAttributes::default()
-        },
-        nlri: vec![Nlri::new(
-            Ipv4Prefix::new(addr.parse().expect("addr"), len.parse().expect("len"))
-                .expect("prefix"),
-        )],
-        ..Update::default()
-    }
-}
-
-fn v6_update(prefix: &str, next_hop: &str) -> Update {
-    let (addr, len) = prefix.split_once('/').expect("prefix");
-    let addr: Ipv6Addr = addr.parse().expect("addr");
-    Update {
-        attributes: PathAttributes {
-            origin: Some(Origin::Igp),
-            as_path: Some(AsPath::from_sequence([65001])),
-            ..PathAttributes::default()
-        },
-        mp_reach: Some(MpReachNlri {
-            family: AddressFamily::IPV6_UNICAST,
-            next_hop: MpNextHop::Ipv6 {
-                global: next_hop.parse().expect("next hop"),
-                link_local: None,
-            },
-            nlri: vec![Nlri::new(
-                Ipv6Prefix::new(addr, len.parse().expect("len")).expect("prefix"),
-            )],
-        }),
-        ..Update::default()
-    }
-}
-
-/// Prefixes announced in an UPDATE (plain and MP_REACH), as text.
-fn announced(u: &Update) -> Vec<String> {
-    let mut out: Vec<String> = u.nlri.iter().map(|n| n.prefix.to_string()).collect();
-    if let Some(mp) = &u.mp_reach {
-        out.extend(mp.nlri.iter().map(|n| n.prefix.to_string()));
-    }
-    out
-}
-
-/// Waits until the session is up, then collects announced prefixes until `want` are all seen.
-async fn receive<S>(h: &mut SessionHandle<S>, want: &[&str]) -> Result<BTreeSet<String>, String> {
-    let mut seen = BTreeSet::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !want.iter().all(|w| seen.contains(*w)) {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match timeout(left, h.events.recv()).await {
-            Ok(Some(SessionEvent::Update { update, .. })) => seen.extend(announced(&update)),
-            Ok(Some(SessionEvent::Down(reason))) => {
-                return Err(format!("session down: {reason:?}"));
-            }
-            Ok(Some(_)) => {}
-            Ok(None) => return Err("session task ended".into()),
-            Err(_) => return Err(format!("timed out; saw {seen:?}")),
-        }
-    }
-    Ok(seen)
-}
-
-/// Polls `check` (blocking) from async code until it holds or 20 s pass.
-async fn eventually(mut check: impl FnMut() -> bool + Send + 'static) -> bool {
-    tokio::task::spawn_blocking(move || {
-        netns_tests::daemons::wait_for(Duration::from_secs(20), Duration::from_millis(100), || {
-            check().then_some(())
-        })
-        .is_some()
-    })
-    .await
-    .unwrap_or(false)
-}
 
 fn bird_ebgp_config() -> String {
     format!(
@@ -222,216 +127,6 @@ fn bird_ebgp_ipv4_and_ipv6_routes_flow_both_ways() {
         detail.contains(&format!("BGP.next_hop: {SPEAKER_V4}")),
         "{detail}"
     );
-}
-
-fn gobgp_ebgp_config() -> String {
-    format!(
-        r#"
-[global.config]
-  as = 65002
-  router-id = "{LAB_V4}"
-  port = 179
-  local-address-list = ["{LAB_V4}"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "{SPEAKER_V4}"
-    peer-as = 65001
-  [neighbors.transport.config]
-    passive-mode = true
-  [neighbors.timers.config]
-    hold-time = 9
-    keepalive-interval = 3
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-"#
-    )
-}
-
-#[test]
-fn gobgp_ebgp_routes_flow_both_ways() {
-    if !require_root("gobgp_ebgp_routes_flow_both_ways") {
-        return;
-    }
-    let lab = Lab::new("bgp-igo").unwrap();
-    let gobgp = GoBgp::start(&lab.lab, &gobgp_ebgp_config(), 50071).unwrap();
-    gobgp
-        .gobgp(&[
-            "global",
-            "rib",
-            "add",
-            "-a",
-            "ipv4",
-            "10.44.0.0/24",
-            "nexthop",
-            LAB_V4,
-        ])
-        .unwrap();
-    let lab_ns = lab.lab.name().to_owned();
-    let result = in_netns(&lab.speaker.as_ref(), move || async move {
-        let mut s = spawn(
-            Session::new(speaker(), peer(LAB_V4, 65002, FamilySet::IPV4_UNICAST)),
-            TcpConnector,
-        );
-        s.commands
-            .send(Command::Start)
-            .await
-            .map_err(|e| e.to_string())?;
-        receive(&mut s, &["10.44.0.0/24"]).await?;
-        s.commands
-            .send(Command::SendUpdate(v4_update("10.33.0.0/24", SPEAKER_V4)))
-            .await
-            .map_err(|e| e.to_string())?;
-        let ok = eventually(move || gobgp_rib(&lab_ns).contains("10.33.0.0/24")).await;
-        Ok::<_, String>(ok)
-    });
-    let ok = result
-        .unwrap_or_else(|e| panic!("{e}\n{}", gobgp.gobgp(&["neighbor"]).unwrap_or_default()));
-    assert!(
-        ok,
-        "GoBGP lacks 10.33.0.0/24: {}",
-        gobgp
-            .gobgp(&["global", "rib", "-a", "ipv4"])
-            .unwrap_or_default()
-    );
-}
-
-/// `gobgp global rib -a ipv4` of the daemon on API port 50071 in namespace `ns`.
-fn gobgp_rib(ns: &str) -> String {
-    std::process::Command::new("ip")
-        .args([
-            "netns", "exec", ns, "gobgp", "-p", "50071", "global", "rib", "-a", "ipv4",
-        ])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
-}
-
-/// `gobgp -p 50071 <args>` against the daemon in namespace `ns`; its output.
-fn gobgp_in(ns: &str, args: &[&str]) -> String {
-    std::process::Command::new("ip")
-        .args(["netns", "exec", ns, "gobgp", "-p", "50071"])
-        .args(args)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
-}
-
-/// Our whole speaker (sessions + RIB) with GoBGP over eBGP: a route added with `gobgp global
-/// rib add` lands in our Loc-RIB with GoBGP's AS path and next hop, and leaves it with `gobgp
-/// global rib del`; our originated route appears in `gobgp global rib` with our AS, and
-/// leaves it when we withdraw it.
-#[test]
-fn gobgp_routes_reach_our_speakers_rib_and_ours_reach_gobgp() {
-    if !require_root("gobgp_routes_reach_our_speakers_rib_and_ours_reach_gobgp") {
-        return;
-    }
-    let lab = Lab::new("bgp-igos").unwrap();
-    let gobgp = GoBgp::start(&lab.lab, &gobgp_ebgp_config(), 50071).unwrap();
-    let lab_ns = lab.lab.name().to_owned();
-    let result = in_netns(&lab.speaker.as_ref(), move || async move {
-        let mut s = our_speaker(speaker());
-        s.add_peer(PeerSettings::new(peer(
-            LAB_V4,
-            65002,
-            FamilySet::IPV4_UNICAST,
-        )));
-        let theirs: bgp::codec::Prefix = "10.45.0.0/24".parse().map_err(|e| format!("{e:?}"))?;
-        let ours: bgp::codec::Prefix = "10.46.0.0/24".parse().map_err(|e| format!("{e:?}"))?;
-        // Waits for a Loc-RIB change of `prefix` to reachable (or not).
-        async fn best(
-            s: &mut Speaker<TcpStream>,
-            prefix: bgp::codec::Prefix,
-            reachable: bool,
-        ) -> Result<Option<Route>, String> {
-            timeout(Duration::from_secs(30), async {
-                loop {
-                    match s.events.recv().await {
-                        Some(Event::Best(changes)) => {
-                            if let Some(c) = changes
-                                .into_iter()
-                                .rev()
-                                .find(|c| c.prefix == prefix && c.best.is_some() == reachable)
-                            {
-                                return Ok(c.best);
-                            }
-                        }
-                        Some(_) => {}
-                        None => return Err("speaker ended".to_owned()),
-                    }
-                }
-            })
-            .await
-            .map_err(|_| format!("{prefix} never became reachable={reachable}"))?
-        }
-        let ns = lab_ns.clone();
-        let added = tokio::task::spawn_blocking(move || {
-            gobgp_in(
-                &ns,
-                &[
-                    "global",
-                    "rib",
-                    "add",
-                    "-a",
-                    "ipv4",
-                    "10.45.0.0/24",
-                    "nexthop",
-                    LAB_V4,
-                ],
-            )
-        });
-        added.await.map_err(|e| e.to_string())?;
-        let route = best(&mut s, theirs, true).await?.ok_or("no route")?;
-        let attrs = &route.attributes.path;
-        if attrs.as_path != Some(AsPath::from_sequence([65002]))
-            || attrs.next_hop != Some(LAB_V4.parse().expect("address"))
-        {
-            return Err(format!("unexpected attributes: {attrs:?}"));
-        }
-        let status = s.status().await.ok_or("speaker ended")?;
-        if status.peers[0].routes_received != 1 {
-            return Err(format!("{status:?}"));
-        }
-        s.originate(
-            ours,
-            RouteAttributes::from(PathAttributes {
-                origin: Some(Origin::Igp),
-                as_path: Some(AsPath::default()),
-                next_hop: Some(SPEAKER_V4.parse().expect("address")),
-                ..PathAttributes::default()
-            }),
-        );
-        let ns = lab_ns.clone();
-        let listed = eventually(move || {
-            let rib = gobgp_in(&ns, &["global", "rib", "-a", "ipv4"]);
-            rib.lines().any(|l| {
-                l.contains("10.46.0.0/24") && l.contains("65001") && l.contains(SPEAKER_V4)
-            })
-        })
-        .await;
-        if !listed {
-            return Err("GoBGP never listed our route with AS 65001".into());
-        }
-        let ns = lab_ns.clone();
-        tokio::task::spawn_blocking(move || {
-            gobgp_in(&ns, &["global", "rib", "del", "-a", "ipv4", "10.45.0.0/24"])
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-        best(&mut s, theirs, false).await?;
-        s.withdraw(ours);
-        let ns = lab_ns.clone();
-        let gone = eventually(move || {
-            let rib = gobgp_in(&ns, &["global", "rib", "-a", "ipv4"]);
-            rib.contains("Network") && !rib.contains("10.46.0.0/24")
-        })
-        .await;
-        if !gone {
-            return Err("our withdrawal did not reach GoBGP".into());
-        }
-        Ok::<_, String>(())
-    });
-    result.unwrap_or_else(|e| panic!("{e}\n{}", gobgp.gobgp(&["neighbor"]).unwrap_or_default()));
 }
 
 /// Our whole speaker with BIRD over eBGP, an IPv4 session for IPv4 and an IPv6 session for
@@ -560,66 +255,6 @@ fn bird_ebgp_dual_stack_through_our_speaker() {
         "{}",
         bird.birdc(&["show", "route"]).unwrap_or_default()
     );
-}
-
-/// Our speaker (AS and router ID from `local`), accepting every route, connecting from the
-/// current namespace, with no listener (BIRD and GoBGP are passive).
-fn our_speaker(local: LocalSpeaker) -> Speaker<TcpStream> {
-    bgp::speaker::spawn(
-        SpeakerConfig::new(local),
-        Policy::accept_all(),
-        TcpConnector,
-        None::<NoListener<TcpStream>>,
-    )
-}
-
-fn prefix(text: &str) -> Result<bgp::codec::Prefix, String> {
-    text.parse().map_err(|e| format!("{text}: {e:?}"))
-}
-
-fn v6_next_hop(global: &str) -> MpNextHop {
-    MpNextHop::Ipv6 {
-        global: global.parse().expect("IPv6 address"),
-        link_local: None,
-    }
-}
-
-/// Waits (up to 30 s) until the Loc-RIB's best route to each of `prefixes` is one learned
-/// from a peer, and returns those routes by prefix; fails if a session goes down first.
-async fn learned(
-    s: &mut Speaker<TcpStream>,
-    prefixes: &[&str],
-) -> Result<BTreeMap<String, Route>, String> {
-    let mut best: BTreeMap<String, Route> = BTreeMap::new();
-    let done = |best: &BTreeMap<String, Route>| {
-        prefixes
-            .iter()
-            .all(|p| best.get(*p).is_some_and(|r| r.source != RouteSource::Local))
-    };
-    timeout(Duration::from_secs(30), async {
-        while !done(&best) {
-            match s.events.recv().await {
-                Some(Event::Best(changes)) => {
-                    for c in changes {
-                        match c.best {
-                            Some(route) => best.insert(c.prefix.to_string(), route),
-                            None => best.remove(&c.prefix.to_string()),
-                        };
-                    }
-                }
-                Some(Event::PeerDown { reason, .. }) => {
-                    return Err(format!("session down: {reason}"));
-                }
-                Some(_) => {}
-                None => return Err("speaker ended".to_owned()),
-            }
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|_| format!("Loc-RIB after 30 s: {best:?}"))??;
-    best.retain(|p, _| prefixes.contains(&p.as_str()));
-    Ok(best)
 }
 
 /// Our whole speaker with BIRD over eBGP, IPv4 and IPv6 unicast over one IPv4 session: BIRD's
