@@ -11,7 +11,7 @@
 //! heap growth its counting allocator saw. A receiver that does not hold everything within the
 //! timeout fails the run. Needs root; prints "skipped: needs root" otherwise.
 //!
-//! `cargo bench -p netns-tests --bench bgp_ingest [-- ours|bird|frr|gobgp] [--prefixes N]
+//! `cargo bench -p netns-tests --bench bgp_ingest [-- [ours] [bird] [frr] [gobgp]] [--prefixes N]
 //! [--poll-ms N] [--timeout-s N]`
 
 use std::path::Path;
@@ -268,11 +268,15 @@ fn main() -> ExitCode {
         }
     };
     let prefixes = u32::try_from(prefixes).unwrap_or(u32::MAX);
-    // The first word that is neither a flag nor a flag's value picks one receiver.
-    let only = args.iter().enumerate().find_map(|(i, a)| {
-        let is_value = i > 0 && args[i - 1].starts_with("--") && a.parse::<u64>().is_ok();
-        (!a.starts_with('-') && !is_value).then_some(a.as_str())
-    });
+    // The words that are neither flags nor flags' values pick the receivers (all if none).
+    let only: Vec<&str> = args
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            let is_value = i > 0 && args[i - 1].starts_with("--") && a.parse::<u64>().is_ok();
+            (!a.starts_with('-') && !is_value).then_some(a.as_str())
+        })
+        .collect();
     let (updates, total) = workload(prefixes);
     let input = Input {
         updates,
@@ -284,7 +288,7 @@ fn main() -> ExitCode {
     };
     let sides: Vec<Side> = sides()
         .into_iter()
-        .filter(|s| only.is_none_or(|o| o == s.key))
+        .filter(|s| only.is_empty() || only.contains(&s.key))
         .collect();
     println!(
         "ingest of {total} IPv4 /24s in {} UPDATEs ({} KiB), one attribute set, eBGP AS \
