@@ -12,6 +12,7 @@ use anyhow::Result;
 #[path = "conformance/mod.rs"]
 mod cases;
 mod fake_etcd;
+mod watch_events;
 
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {

@@ -8,69 +8,18 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use datastore::{Datastore, WatchEvent, WatchStream};
+use datastore::Datastore;
 use fake_etcd::FakeEtcd as Fake;
-use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 mod fake_etcd;
+mod watch_events;
+
+use watch_events::{next_batch, put, summaries};
 
 /// How long a test waits for a watch batch or a line of `etcdctl watch` output.
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn next_batch(ws: &mut WatchStream) -> Result<Vec<WatchEvent>> {
-    match tokio::time::timeout(WAIT, ws.next()).await {
-        Ok(Some(Ok(batch))) => Ok(batch),
-        Ok(Some(Err(e))) => bail!("watch failed: {e}"),
-        Ok(None) => bail!("watch ended"),
-        Err(_) => bail!("no watch batch within {WAIT:?}"),
-    }
-}
-
-/// (put?, key, value, revision, previous value) of each event.
-fn summary(batch: &[WatchEvent]) -> Vec<(bool, String, String, i64, Option<String>)> {
-    let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
-    batch
-        .iter()
-        .map(|e| match e {
-            WatchEvent::Put { kv, prev } => (
-                true,
-                kv.key.clone(),
-                text(&kv.value),
-                kv.mod_revision,
-                prev.as_ref().map(|p| text(&p.value)),
-            ),
-            WatchEvent::Delete {
-                key,
-                revision,
-                prev,
-            } => (
-                false,
-                key.clone(),
-                String::new(),
-                *revision,
-                prev.as_ref().map(|p| text(&p.value)),
-            ),
-            WatchEvent::Compacted { compact_revision } => (
-                false,
-                "<compacted>".into(),
-                String::new(),
-                *compact_revision,
-                None,
-            ),
-        })
-        .collect()
-}
-
-fn put_ev(
-    key: &str,
-    value: &str,
-    rev: i64,
-    prev: Option<&str>,
-) -> (bool, String, String, i64, Option<String>) {
-    (true, key.into(), value.into(), rev, prev.map(Into::into))
-}
 
 // ---------------------------------------------------------------------------------------------
 // etcdctl
@@ -334,14 +283,14 @@ async fn backend_watch_resumes_without_gap_or_duplicate_after_the_server_restart
     let ds = fake.client().await?;
     let r1 = ds.put("/r/a", b"1".to_vec(), None).await?;
     let mut ws = ds.watch("/r/", r1).await?;
-    ensure!(summary(&next_batch(&mut ws).await?) == [put_ev("/r/a", "1", r1, None)]);
+    ensure!(summaries(&next_batch(&mut ws).await?) == [put("/r/a", "1", r1, None)]);
     fake.kill();
     // Written while the server is down: the resumed watch must deliver it exactly once.
     let r2 = store.put("/r/b", b"offline".to_vec(), None).await?;
     let addr = fake.addr;
     let _restarted = Fake::serve(store.clone(), addr).await?;
-    ensure!(summary(&next_batch(&mut ws).await?) == [put_ev("/r/b", "offline", r2, None)]);
+    ensure!(summaries(&next_batch(&mut ws).await?) == [put("/r/b", "offline", r2, None)]);
     let r3 = ds.put("/r/a", b"2".to_vec(), None).await?;
-    ensure!(summary(&next_batch(&mut ws).await?) == [put_ev("/r/a", "2", r3, Some("1"))]);
+    ensure!(summaries(&next_batch(&mut ws).await?) == [put("/r/a", "2", r3, Some("1"))]);
     Ok(())
 }
