@@ -1,48 +1,22 @@
 //! RIB ingest: 1000 UPDATEs of 1000 IPv4 /24s with one attribute set from one eBGP peer,
 //! then one flush of the Adj-RIB-Out to an update group. Records (`testkit::bench::record`)
 //! the wall time of each and the heap held per route, measured with a counting global
-//! allocator (a static of this benchmark binary only). The goal is what ARCHITECTURE.md states
-//! for the RIB: about 43 bytes per route plus about 30 per update group, so at most 73 bytes
-//! per route once the flush has filled the group's Adj-RIB-Out. Right after the ingest the
+//! allocator (`testkit::alloc`, a static of this benchmark binary only). The goal: at most 73
+//! bytes per route once the flush has filled the group's Adj-RIB-Out (43 for the Adj-RIB-In
+//! and Loc-RIB, 30 for the group). Right after the ingest the
 //! group's pending announcements are held instead, for which nothing is stated.
 //!
 //! Run with `cargo bench -p bgp --bench rib_ingest`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bgp::codec::{AsPath, CodecContext, Ipv4Prefix, Nlri, Origin, PathAttributes, Update};
 use bgp::rib::{PeerConfig, PeerId, Policy, Rib, RibConfig};
 use testkit::bench::{Figure, Goal, Row, record};
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator and only counts sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: testkit::alloc::CountingAllocator = testkit::alloc::CountingAllocator::new();
 
 const UPDATES: u32 = 1000;
 const PER_UPDATE: u32 = 1000;
@@ -97,7 +71,7 @@ fn main() {
     rib.add_peer(peer(1, 65001)).expect("new peer");
     rib.peer_up(PeerId(1), CodecContext::default())
         .expect("known peer");
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = ALLOCATOR.live();
     let input = updates();
 
     let start = Instant::now();
@@ -112,7 +86,7 @@ fn main() {
     assert_eq!(changes, rib.prefix_count());
     // `input` is consumed and freed: what is left is the RIB plus the pending list of the
     // peer's update group.
-    let held = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    let held = ALLOCATOR.live().saturating_sub(before);
     println!(
         "rib_ingest: {} routes in {:.3} s ({:.0} routes/s), {} attribute sets, {:.1} bytes/route (Adj-RIB-In + Loc-RIB)",
         rib.prefix_count(),
@@ -144,7 +118,7 @@ fn main() {
         .map(|m| m.len())
         .sum();
     drop(out);
-    let held_with_out = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    let held_with_out = ALLOCATOR.live().saturating_sub(before);
     println!(
         "rib_export: {} UPDATEs ({} octets) for one update group in {:.3} s, {:.1} bytes/route incl. Adj-RIB-Out",
         messages,

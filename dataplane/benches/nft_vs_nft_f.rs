@@ -36,8 +36,6 @@ use model::policy::{
 };
 use model::resources::{Action, TierDefaultAction};
 use testkit::bench::{Figure, Goal, Row, record};
-use testkit::in_ci;
-use testkit::prereq::is_root;
 
 const BENCH: &str = "nft_vs_nft_f";
 
@@ -368,19 +366,8 @@ fn main() -> ExitCode {
     if std::env::args().any(|a| a == "--list") {
         return ExitCode::SUCCESS;
     }
-    if !is_root() {
-        if in_ci() {
-            eprintln!("{BENCH}: needs root (CI is set, so this is a failure)");
-            return ExitCode::FAILURE;
-        }
-        println!("skipped: needs root");
-        return ExitCode::SUCCESS;
+    if let Some(code) = testkit::bench::needs_root(BENCH) {
+        return code;
     }
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{BENCH}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    testkit::bench::exit_code(BENCH, run())
 }

@@ -33,8 +33,6 @@ use dataplane::routes::{
     DEFAULT_PROTOCOL, KernelRoutes, Route, RouteBackend, RouteConfig, RouteOp, RouteReconciler,
 };
 use testkit::bench::{Figure, Goal, Row, record};
-use testkit::in_ci;
-use testkit::prereq::is_root;
 
 const BENCH: &str = "routes_vs_ip_batch";
 const IFACE: &str = "cali0";
@@ -261,19 +259,8 @@ fn run() -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    if !is_root() {
-        if in_ci() {
-            eprintln!("{BENCH}: needs root (CI is set, so this is a failure)");
-            return ExitCode::FAILURE;
-        }
-        println!("skipped: needs root");
-        return ExitCode::SUCCESS;
+    if let Some(code) = testkit::bench::needs_root(BENCH) {
+        return code;
     }
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{BENCH}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    testkit::bench::exit_code(BENCH, run())
 }

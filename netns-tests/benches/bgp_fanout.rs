@@ -30,7 +30,6 @@ use netns_tests::fanout::{
     frr_route_reflector_config, ours_route_reflector, run_clients,
 };
 use testkit::bench::{Figure, Row, record};
-use testkit::prereq::is_root;
 
 const BENCH: &str = "bgp_fanout";
 
@@ -298,9 +297,8 @@ fn main() -> ExitCode {
     if args.iter().any(|a| a == "--list") {
         return ExitCode::SUCCESS;
     }
-    if !is_root() {
-        println!("{BENCH}: skipped: needs root");
-        return ExitCode::SUCCESS;
+    if let Some(code) = testkit::bench::needs_root(BENCH) {
+        return code;
     }
     let workload = match Workload::from_env() {
         Ok(w) => w,

@@ -27,7 +27,6 @@ use netns_tests::ingest::{
     Held, IngestOutcome, Limits, OurReceiver, PER_UPDATE, RECEIVER_AS, SENDER_AS, measure, workload,
 };
 use testkit::bench::{Figure, Goal, Row, record};
-use testkit::prereq::is_root;
 
 const BENCH: &str = "bgp_ingest";
 
@@ -249,9 +248,8 @@ fn main() -> ExitCode {
     if args.iter().any(|a| a == "--list") {
         return ExitCode::SUCCESS;
     }
-    if !is_root() {
-        println!("{BENCH}: skipped: needs root");
-        return ExitCode::SUCCESS;
+    if let Some(code) = testkit::bench::needs_root(BENCH) {
+        return code;
     }
     let parsed = (|| {
         Ok::<_, String>((

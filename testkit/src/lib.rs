@@ -5,10 +5,12 @@
 //!   `just test` counts and lists at its end. Under a truthy `CI` a missing prerequisite is a
 //!   failure, so CI can never pass by skipping.
 //! - [`etcd`]: real etcd members on free loopback ports, removed on drop.
+//! - [`alloc`]: a counting global allocator for heap-per-item figures.
 //! - [`bench`]: benchmark results as rows of the one summary table `just bench` prints.
 //!
 //! Must not depend on any crate of the workspace: every crate's tests may use it.
 
+pub mod alloc;
 pub mod bench;
 pub mod etcd;
 pub mod prereq;

@@ -4,15 +4,14 @@
 //! `netns_tests::ingest::protocol`. The speaker runs on a two-worker tokio runtime, as
 //! calico-node runs it, with one passive peer, exporting nothing.
 //!
-//! The allocator's counter is a static of this binary (a global allocator cannot be given
-//! state any other way); no library code has one.
+//! The allocator (`testkit::alloc::CountingAllocator`) is a static of this binary, as every
+//! global allocator is; no library code has one.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bgp::session::{LocalSpeaker, PeerConfig};
@@ -21,42 +20,11 @@ use netns_tests::ingest::protocol::{ReceiverArgs, ReceiverStatus};
 use netns_tests::speaker::{export_none, start_speaker};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-/// Forwards to the system allocator and keeps the bytes allocated and not yet freed.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call to the system allocator with the same arguments; the counter
-// has no effect on the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: testkit::alloc::CountingAllocator = testkit::alloc::CountingAllocator::new();
 
 fn heap_bytes() -> u64 {
-    LIVE.load(Ordering::Relaxed) as u64
+    ALLOCATOR.live() as u64
 }
 
 fn say(line: &str) -> Result<(), String> {

@@ -205,6 +205,33 @@ pub fn record(row: &Row) {
     }
 }
 
+/// For a benchmark program that needs root: `None` when it runs as root; otherwise prints
+/// `<bench>: skipped: needs root` and gives the exit code to return — success outside CI, a
+/// failure when `CI` is set (a benchmark run in CI must not pass by measuring nothing).
+pub fn needs_root(bench: &str) -> Option<std::process::ExitCode> {
+    if crate::prereq::is_root() {
+        return None;
+    }
+    if crate::in_ci() {
+        eprintln!("{bench}: needs root, and CI is set: this is a failure");
+        return Some(std::process::ExitCode::FAILURE);
+    }
+    println!("{bench}: skipped: needs root");
+    Some(std::process::ExitCode::SUCCESS)
+}
+
+/// The exit code of a benchmark program whose run returned `result`: a failed side is an error
+/// exit, with its message.
+pub fn exit_code<E: fmt::Display>(bench: &str, result: Result<(), E>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{bench}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
