@@ -16,7 +16,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dataplane::netns::Netns;
 
@@ -189,15 +189,7 @@ impl Drop for Frr {
                 libc::kill(pid, libc::SIGTERM);
             }
         }
-        let end = Instant::now() + EXIT_GRACE;
-        while Instant::now() < end {
-            match self.child.try_wait() {
-                Ok(Some(_)) | Err(_) => break,
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        super::reap(&mut self.child, EXIT_GRACE);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

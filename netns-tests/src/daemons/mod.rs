@@ -54,6 +54,19 @@ pub fn wait_for<T>(
     }
 }
 
+/// Waits up to `grace` for `child`, already asked to stop, to exit; then kills it. Reaps it
+/// either way.
+pub fn reap(child: &mut std::process::Child, grace: Duration) {
+    let _ = wait_for(grace, Duration::from_millis(20), || {
+        match child.try_wait() {
+            Ok(None) => None,
+            Ok(Some(_)) | Err(_) => Some(()),
+        }
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// The version `program --version` reports (the last word of its first line: `BIRD version
 /// 2.0.12` → `2.0.12`), `?` when it cannot say.
 pub fn version(program: &str) -> String {

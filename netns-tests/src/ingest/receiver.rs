@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dataplane::netns::Netns;
 
@@ -81,14 +81,6 @@ impl Drop for OurReceiver {
         if let Some(mut stdin) = self.stdin.take() {
             let _ = stdin.write_all(b"quit\n");
         }
-        let end = Instant::now() + EXIT_GRACE;
-        while Instant::now() < end {
-            match self.child.try_wait() {
-                Ok(Some(_)) | Err(_) => break,
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::daemons::reap(&mut self.child, EXIT_GRACE);
     }
 }
