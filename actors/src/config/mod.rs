@@ -26,6 +26,7 @@
 
 pub mod autodetect;
 mod felix_env;
+pub mod host;
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
 use super::error::NetlinkError;
 use super::socket::NetlinkSocket;
 use super::wire::{
@@ -21,6 +23,11 @@ fn ifaddrmsg(out: &mut Vec<u8>, family: u8, prefix_len: u8, index: u32) {
 
 /// An RTM_NEWADDR payload: (interface index, address).
 pub fn parse_address(p: &[u8]) -> Result<Option<(u32, IpAddr)>, String> {
+    Ok(parse_address_with_prefix(p)?.map(|(index, a, _)| (index, a)))
+}
+
+/// An RTM_NEWADDR payload: (interface index, address, prefix length).
+pub fn parse_address_with_prefix(p: &[u8]) -> Result<Option<(u32, IpAddr, u8)>, String> {
     if p.len() < IFADDRMSG_LEN {
         return Err(format!("address message of {} bytes", p.len()));
     }
@@ -35,7 +42,7 @@ pub fn parse_address(p: &[u8]) -> Result<Option<(u32, IpAddr)>, String> {
             _ => {}
         }
     }
-    Ok(address.map(|a| (index, a)))
+    Ok(address.map(|a| (index, a, p[1])))
 }
 
 impl NetlinkSocket {
@@ -80,5 +87,29 @@ impl NetlinkSocket {
                     .map(|(_, a)| a))
             },
         )
+    }
+
+    /// Every address of both families on every link, in the kernel's order: (link index,
+    /// address with its prefix length).
+    pub fn all_addresses(&mut self) -> Result<Vec<(u32, IpNet)>, NetlinkError> {
+        let mut out = Vec::new();
+        for family in [AF_INET, AF_INET6] {
+            out.extend(self.dump(
+                "reading the addresses of every link",
+                |out, seq| {
+                    let start = wire::begin(out, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq);
+                    ifaddrmsg(out, family, 0, 0);
+                    wire::finish(out, start);
+                },
+                |m| {
+                    if m.kind != RTM_NEWADDR {
+                        return Ok(None);
+                    }
+                    Ok(parse_address_with_prefix(m.payload)?
+                        .and_then(|(i, a, len)| IpNet::new(a, len).ok().map(|n| (i, n))))
+                },
+            )?);
+        }
+        Ok(out)
     }
 }
