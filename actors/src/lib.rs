@@ -4,3 +4,4 @@
 //! explicitly so many nodes can run in one simulation process.
 
 pub mod config;
+pub mod observe;
