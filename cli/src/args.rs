@@ -52,7 +52,7 @@ pub enum Command {
     Profile(ProfileArgs),
     /// (v0.9) Global BGP configuration: peers, node-to-node mesh, default AS.
     Bgp(BgpArgs),
-    /// (v0.9) Node-specific BGP configuration.
+    /// A node's BGP sessions (`node peers NODE`), and (v0.9) node-specific BGP configuration.
     Node(NodeArgs),
 }
 
@@ -263,7 +263,7 @@ pub enum PeerCommand {
 
 #[derive(Debug, Args)]
 pub struct NodeArgs {
-    /// The node whose peers to manage (default: this machine's hostname).
+    /// The node whose peers `node bgp peer` manages (default: this machine's hostname).
     #[arg(long, global = true, value_name = "HOSTNAME")]
     pub hostname: Option<String>,
     #[command(subcommand)]
@@ -274,6 +274,27 @@ pub struct NodeArgs {
 pub enum NodeCommand {
     /// Node-specific BGP configuration.
     Bgp(NodeBgpArgs),
+    /// The BGP sessions of a node, as calico-node configures them from the resources (the
+    /// node-to-node mesh, global and node-specific BGPPeers, route reflection).
+    Peers(NodePeersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NodePeersArgs {
+    /// The node (a Node resource's name).
+    #[arg(value_name = "NODE")]
+    pub node: String,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+    pub output: PeersOutput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PeersOutput {
+    /// One row per session.
+    Table,
+    /// A JSON list, one object per session.
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -351,5 +372,17 @@ mod tests {
                 ..
             })
         ));
+        let cli = Cli::try_parse_from(["calicoctl", "node", "peers", "kube-master", "-o", "json"])
+            .unwrap();
+        let Command::Node(NodeArgs {
+            command: NodeCommand::Peers(p),
+            ..
+        }) = cli.command
+        else {
+            panic!("not node peers")
+        };
+        assert_eq!(p.node, "kube-master");
+        assert_eq!(p.output, PeersOutput::Json);
+        assert!(Cli::try_parse_from(["calicoctl", "node", "peers"]).is_err());
     }
 }

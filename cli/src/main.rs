@@ -1,8 +1,9 @@
 //! `calicoctl`: the operator's command-line tool for a Calico cluster whose datastore is etcd.
 //!
 //! Calico v3 resources with Calico's own verbs and flags (`apply`, `create`, `replace`,
-//! `delete`, `get`, `label`, `patch`, `version`), and the calicoctl v0.9 verbs (`pool`,
-//! `profile`, `bgp`, `node bgp`) as shorthands that write the equivalent v3 resources.
+//! `delete`, `get`, `label`, `patch`, `version`), `node peers` (a node's BGP sessions as
+//! calico-node computes them), and the calicoctl v0.9 verbs (`pool`, `profile`, `bgp`,
+//! `node bgp`) as shorthands that write the equivalent v3 resources.
 //!
 //! Every command that writes builds a [`changeset::Changeset`]: all documents are decoded and
 //! validated first, and then written in one etcd transaction, so a bad document anywhere means

@@ -4,13 +4,14 @@ pub mod apply;
 pub mod delete;
 pub mod get;
 pub mod label;
+pub mod node_peers;
 pub mod patch;
 pub mod version;
 
 use anyhow::{Result, anyhow};
 use model::resources::Kind;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, NodeCommand};
 use crate::{config, legacy};
 
 /// Runs one command line.
@@ -28,7 +29,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Pool(a) => legacy::pool::run(&config::connect(cfg).await?, a).await,
         Command::Profile(a) => legacy::profile::run(&config::connect(cfg).await?, a).await,
         Command::Bgp(a) => legacy::bgp::run(&config::connect(cfg).await?, a).await,
-        Command::Node(a) => legacy::bgp::run_node(&config::connect(cfg).await?, a).await,
+        Command::Node(a) => match a.command {
+            NodeCommand::Peers(p) => node_peers::run(&config::connect(cfg).await?, p).await,
+            NodeCommand::Bgp(b) => {
+                let store = config::connect(cfg).await?;
+                legacy::bgp::run_node(&store, a.hostname.as_deref(), b).await
+            }
+        },
     }
 }
 

@@ -15,9 +15,7 @@ use model::resources::{Kind, Resource};
 use serde_json::{Value, json};
 
 use super::{as_number_value, edit_spec, hostname, names, new_resource};
-use crate::args::{
-    BgpArgs, BgpCommand, FamilyFilter, NodeArgs, NodeBgpCommand, NodeCommand, PeerCommand,
-};
+use crate::args::{BgpArgs, BgpCommand, FamilyFilter, NodeBgpArgs, NodeBgpCommand, PeerCommand};
 use crate::changeset::{Changeset, PutMode};
 use crate::output::table;
 
@@ -32,15 +30,17 @@ pub async fn run(store: &ResourceStore, args: BgpArgs) -> Result<()> {
     }
 }
 
-pub async fn run_node(store: &ResourceStore, args: NodeArgs) -> Result<()> {
-    let node = names::normalize_node_name(&hostname(args.hostname.as_deref())?);
+pub async fn run_node(
+    store: &ResourceStore,
+    hostname_flag: Option<&str>,
+    args: NodeBgpArgs,
+) -> Result<()> {
+    let node = names::normalize_node_name(&hostname(hostname_flag)?);
     if node.is_empty() {
         bail!("the hostname does not give a valid node name: give one with --hostname");
     }
     match args.command {
-        NodeCommand::Bgp(b) => match b.command {
-            NodeBgpCommand::Peer(p) => peer(store, Some(&node), p.command).await,
-        },
+        NodeBgpCommand::Peer(p) => peer(store, Some(&node), p.command).await,
     }
 }
 
