@@ -277,6 +277,16 @@ pub enum NodeCommand {
     /// The BGP sessions of a node, as calico-node configures them from the resources (the
     /// node-to-node mesh, global and node-specific BGPPeers, route reflection).
     Peers(NodePeersArgs),
+    /// This host's calico-node: whether it runs, and its BGP sessions with their states.
+    Status(NodeStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NodeStatusArgs {
+    /// calico-node's status socket (default: $CALICO_STATUS_SOCKET, else
+    /// /var/run/calico/calico-node.ctl).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -11,5 +11,6 @@ pub mod names;
 pub mod policy;
 pub mod resources;
 pub mod selector;
+pub mod status;
 pub mod validation;
 pub mod yaml;

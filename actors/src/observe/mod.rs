@@ -1,6 +1,7 @@
 //! What calico-node shows operators: health ([`health`]: liveness and readiness, aggregated
 //! from the components' reports), Prometheus metrics ([`metrics`]) and the HTTP endpoints
-//! serving both ([`http`]: `/liveness`, `/readiness`, `/metrics`), on the addresses
+//! serving both ([`http`]: `/liveness`, `/readiness`, `/metrics`), and the status socket
+//! `calicoctl node status` reads ([`status_socket`]); the HTTP endpoints on the addresses
 //! `FELIX_HEALTH*` and `FELIX_PROMETHEUSMETRICS*` give (see [`crate::config`]).
 //!
 //! Nothing here is global: each node has its own [`metrics::Metrics`] and registry, and the
@@ -10,3 +11,4 @@
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod status_socket;
