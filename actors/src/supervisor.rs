@@ -66,21 +66,6 @@ impl ChildSpec {
             start: Arc::new(move |supervisor| start(supervisor).boxed()),
         }
     }
-
-    /// A child that is one actor, built afresh from `handler` and `args` on every start.
-    pub fn actor<A>(label: impl Into<String>, handler: A, args: A::Arguments) -> Self
-    where
-        A: Actor + Clone,
-        A::Arguments: Clone + Sync,
-    {
-        Self::new(label, move |supervisor| {
-            let (handler, args) = (handler.clone(), args.clone());
-            async move {
-                let (actor, _) = Actor::spawn_linked(None, handler, args, supervisor).await?;
-                Ok(actor.get_cell())
-            }
-        })
-    }
 }
 
 impl std::fmt::Debug for ChildSpec {
