@@ -57,9 +57,10 @@ demo: setup
 update-golden:
     cargo run --locked -p dataplane --example update_golden
 
-# The cluster simulation over many seeds (CALICO_SIM_SEEDS=N to change the count).
+# The cluster simulation, every scenario over many seeds (CALICO_SIM_SEEDS=N to change the count).
 sim:
-    cargo run --release --locked -p sim --bin calico-sim -- --seeds ${CALICO_SIM_SEEDS:-200}
+    cargo run --release --locked -p sim --bin calico-sim -- watch-resume --seeds ${CALICO_SIM_SEEDS:-200}
+    cargo run --release --locked -p sim --bin calico-sim -- syncer --seeds ${CALICO_SIM_SEEDS:-200}
 
 # Every benchmark (criterion and programs; each records its rows with what each timer covers
 # and the baseline measured in the same run), then one table of all rows (benchmark, what,

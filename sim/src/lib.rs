@@ -3,7 +3,8 @@
 //! Owns: the simulated transport ([`net`]: turmoil TCP for tonic/gRPC), the simulated datastore
 //! host ([`etcd_host`]: the fake etcd over a store that survives crashes, reached through the
 //! real etcd-client), seeded runs with replay ([`seed`]), history checks ([`history`]) and the
-//! scenarios ([`watch_resume`]). The `calico-sim` binary replays a scenario for a seed.
+//! scenarios ([`watch_resume`]: the etcd client's watches; [`syncer`]: calico-node's Syncer
+//! actors). The `calico-sim` binary replays a scenario for a seed.
 //!
 //! Determinism: the workspace builds with `--cfg tokio_unstable` (turmoil then seeds each host
 //! runtime), every `select!` here is `biased;`, and the tests run one process per test (nextest).
@@ -13,4 +14,5 @@ pub mod etcd_host;
 pub mod history;
 pub mod net;
 pub mod seed;
+pub mod syncer;
 pub mod watch_resume;

@@ -8,12 +8,15 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use sim::seed::{replay_hint, run_seed_processes};
+use sim::syncer::{self, SyncerScenario};
 use sim::watch_resume::{self, WatchResume};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Scenario {
     /// Watchers follow a prefix through partitions and a datastore crash.
     WatchResume,
+    /// calico-node Syncers follow the datastore through partitions, compactions and a crash.
+    Syncer,
 }
 
 #[derive(Debug, Parser)]
@@ -31,12 +34,12 @@ struct Args {
     /// Print the whole outcome (history, faults, writes with their times), not one line.
     #[arg(long)]
     outcome: bool,
-    /// Watcher hosts.
+    /// Watcher hosts (watch-resume).
     #[arg(long, default_value_t = WatchResume::default().watchers)]
     watchers: usize,
-    /// Writes before the final one.
-    #[arg(long, default_value_t = WatchResume::default().writes)]
-    writes: usize,
+    /// Writes before the final one (the scenario's default when not given).
+    #[arg(long)]
+    writes: Option<usize>,
     /// Simulated milliseconds per simulation step.
     #[arg(long, default_value_t = 10)]
     tick_ms: u64,
@@ -63,11 +66,19 @@ fn main() -> anyhow::Result<()> {
 /// Runs every seed in a child process of its own, with the same options.
 fn run_many(args: &Args) -> anyhow::Result<()> {
     let program = std::env::current_exe().context("cannot find this program to re-run it")?;
-    let options = [
+    let scenario = args
+        .scenario
+        .to_possible_value()
+        .map(|v| v.get_name().to_owned())
+        .context("the scenario has no name")?;
+    let mut options = vec![
+        scenario,
         format!("--watchers={}", args.watchers),
-        format!("--writes={}", args.writes),
         format!("--tick-ms={}", args.tick_ms),
     ];
+    if let Some(writes) = args.writes {
+        options.push(format!("--writes={writes}"));
+    }
     let mut child_args: Vec<&str> = options.iter().map(String::as_str).collect();
     if args.outcome {
         child_args.push("--outcome");
@@ -86,27 +97,67 @@ fn run_many(args: &Args) -> anyhow::Result<()> {
 }
 
 fn run_one(args: &Args, seed: u64) -> anyhow::Result<()> {
-    let size = WatchResume {
-        watchers: args.watchers,
-        writes: args.writes,
-        tick: std::time::Duration::from_millis(args.tick_ms.max(1)),
-    };
+    let tick = std::time::Duration::from_millis(args.tick_ms.max(1));
     let started = Instant::now();
-    let outcome = match args.scenario {
-        Scenario::WatchResume => watch_resume::run(seed, size),
-    }
-    .with_context(|| replay_hint(seed))?;
-    if args.outcome {
-        println!("seed {seed}: {outcome:#?}");
-    } else {
-        println!(
-            "seed {seed}: ok: {} events seen by {} watchers, finished at {:?} simulated; faults: {}",
-            outcome.history.len(),
-            size.watchers,
-            outcome.finished_at,
-            outcome.faults.join("; "),
-        );
-    }
+    let summary = match args.scenario {
+        Scenario::WatchResume => {
+            let size = WatchResume {
+                watchers: args.watchers,
+                writes: args.writes.unwrap_or(WatchResume::default().writes),
+                tick,
+            };
+            let outcome =
+                watch_resume::run(seed, size).with_context(|| replay_hint(seed, "watch-resume"))?;
+            if args.outcome {
+                format!("seed {seed}: {outcome:#?}")
+            } else {
+                format!(
+                    "seed {seed}: ok: {} events seen by {} watchers, finished at {:?} simulated; \
+                     faults: {}",
+                    outcome.history.len(),
+                    size.watchers,
+                    outcome.finished_at,
+                    outcome.faults.join("; "),
+                )
+            }
+        }
+        Scenario::Syncer => {
+            let size = SyncerScenario {
+                writes: args.writes.unwrap_or(SyncerScenario::default().writes),
+                tick,
+            };
+            let outcome = syncer::run(seed, size).with_context(|| replay_hint(seed, "syncer"))?;
+            if args.outcome {
+                format!("seed {seed}: {outcome:#?}")
+            } else {
+                let nodes: Vec<String> = outcome
+                    .nodes
+                    .iter()
+                    .map(|n| match &n.status {
+                        Some(s) => format!(
+                            "{} holds {} keys ({} lists, {} after compactions, {} failures, \
+                             {} bad values, {} restarts)",
+                            n.node,
+                            n.keys,
+                            s.lists,
+                            s.compactions,
+                            s.failures,
+                            s.bad_values,
+                            n.restarts.len()
+                        ),
+                        None => format!("{} holds {} keys", n.node, n.keys),
+                    })
+                    .collect();
+                format!(
+                    "seed {seed}: ok: {}; finished at {:?} simulated; faults: {}",
+                    nodes.join(", "),
+                    outcome.finished_at,
+                    outcome.faults.join("; "),
+                )
+            }
+        }
+    };
+    println!("{summary}");
     eprintln!("seed {seed}: {:?} wall", started.elapsed());
     Ok(())
 }

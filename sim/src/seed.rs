@@ -55,29 +55,33 @@ pub fn seeds_from_env(default_count: u64) -> Result<Vec<u64>, BadSeedEnv> {
     Ok((1..=count).collect())
 }
 
-/// The line printed when a seed fails.
-pub fn replay_hint(seed: u64) -> String {
+/// The line printed when a seed of `scenario` fails.
+pub fn replay_hint(seed: u64, scenario: &str) -> String {
     format!(
-        "failed with seed {seed}; replay with {SEED_ENV}={seed} (or `calico-sim --seed {seed}`)"
+        "failed with seed {seed}; replay with {SEED_ENV}={seed} \
+         (or `calico-sim {scenario} --seed {seed}`)"
     )
 }
 
 /// A seed that failed, and why.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {reason}", replay_hint(*seed))]
+#[error("{}: {reason}", replay_hint(*seed, scenario))]
 pub struct SeedFailure {
     pub seed: u64,
+    pub scenario: String,
     pub reason: String,
 }
 
 /// Runs `program args.. --seed N` for each seed in turn, each in a fresh process, and returns
-/// their standard outputs. Stops at the first seed whose process fails, after printing which
-/// seed it was and how to replay it, with the end of its standard error.
+/// their standard outputs. `args` starts with the scenario. Stops at the first seed whose
+/// process fails, after printing which seed it was and how to replay it, with the end of its
+/// standard error.
 pub fn run_seed_processes(
     program: &Path,
     args: &[&str],
     seeds: &[u64],
 ) -> Result<Vec<String>, SeedFailure> {
+    let scenario = args.first().copied().unwrap_or_default().to_owned();
     let mut outputs = Vec::with_capacity(seeds.len());
     for &seed in seeds {
         let output = Command::new(program)
@@ -87,6 +91,7 @@ pub fn run_seed_processes(
             .output()
             .map_err(|e| SeedFailure {
                 seed,
+                scenario: scenario.clone(),
                 reason: format!("cannot run {}: {e}", program.display()),
             })?;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -95,6 +100,7 @@ pub fn run_seed_processes(
             let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
             let failure = SeedFailure {
                 seed,
+                scenario: scenario.clone(),
                 reason: format!(
                     "{} exited with {}; last lines of its output:\n{}{}",
                     program.display(),

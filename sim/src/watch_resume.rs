@@ -103,7 +103,7 @@ fn watcher_name(i: usize) -> String {
     format!("watcher-{i}")
 }
 
-fn secs(rng: &mut StdRng, from: f64, to: f64) -> Duration {
+pub(crate) fn secs(rng: &mut StdRng, from: f64, to: f64) -> Duration {
     Duration::from_secs_f64(rng.random_range(from..to))
 }
 
@@ -276,7 +276,7 @@ async fn writer(seed: u64, writes: usize, log: Rc<RefCell<Vec<String>>>) -> turm
 }
 
 /// Sleeps until the simulation clock reads `at`.
-async fn sleep_until_sim(at: Duration) {
+pub(crate) async fn sleep_until_sim(at: Duration) {
     let now = turmoil::sim_elapsed().unwrap_or_default();
     if at > now {
         tokio::time::sleep(at - now).await;

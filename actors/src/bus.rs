@@ -1,0 +1,152 @@
+//! The typed bus of one calico-node: the messages its actors exchange, the data that flows on
+//! each edge, and [`Bus`], the actor addresses every actor is given when it is built. There is
+//! no registry, no named actor and no process group: many nodes run in one simulation process,
+//! so an actor only ever reaches another through an address it was handed.
+//!
+//! # Edges carry desired state, coalesced
+//!
+//! Every edge between calico-node's actors carries *intent* (what should be true), never a
+//! log of commands. Under load a producer may run ahead of its consumer; intent is then merged
+//! latest-wins per key instead of queued, so a slow consumer sees fewer, larger batches and
+//! the backlog is bounded by the number of keys, not by the number of changes. The pattern, as
+//! the Syncer → Calculator edge implements it ([`UpdateFeed`]):
+//!
+//! 1. the producer merges its changes into a shared pending map (one entry per key, the latest
+//!    value wins; a key created and deleted before the consumer looked cancels out);
+//! 2. it sends the consumer a data-less notice only when the pending map goes from "taken" to
+//!    "waiting" — the consumer's mailbox holds at most one notice from this edge;
+//! 3. the consumer, on a notice, takes everything pending at once.
+//!
+//! Because the data lives in the edge, not in messages, a notice may be lost without losing
+//! anything: a producer whose notice could not be delivered says so ([`UpdateFeed::notice_lost`])
+//! and notifies again on its next change, and a consumer that (re)starts is sent one notice
+//! after its address is bound, so it takes whatever is waiting.
+//!
+//! The other edges will do the same with their own keys: the Calculator's outputs to the
+//! RouteProgrammer, PolicyProgrammer, LinkManager and BgpManager are desired-state maps keyed by
+//! route destination, policy chain / IP set, workload interface and BGP peer, merged latest-wins
+//! between takes; the StatusReporter's input is a map keyed by what reports (this node's
+//! datastore sync, each reconciler, each BGP peer). A reconciler is handed the merged desired
+//! state and diffs it against the kernel itself (`dataplane`'s contract), so merging never loses
+//! a change it needs.
+//!
+//! # Addresses survive restarts
+//!
+//! A supervised actor gets a new [`ActorRef`] each time it is restarted. [`Addr`] is the slot a
+//! supervisor's start closure re-binds, so the actors that send to it keep one handle for the
+//! node's lifetime.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use datastore::Revision;
+use model::resources::Resource;
+use ractor::{ActorRef, Message};
+
+pub mod feed;
+
+pub use feed::{Delivery, FeedCounters, UpdateFeed};
+
+/// One key's new state, as the Syncer emits it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    /// The datastore key (`/calico/resources/v3/...` or `/calico/ipam/v2/host/<node>/...`).
+    pub key: String,
+    /// The resource now stored at the key, its `resourceVersion` set to the key's mod revision;
+    /// `None` when the key is gone (deleted, or its value no longer decodes).
+    pub value: Option<Resource>,
+}
+
+impl Update {
+    /// The mod revision of a put (its `resourceVersion`); `None` for a deletion, or when the
+    /// resource carries no revision.
+    pub fn revision(&self) -> Option<Revision> {
+        self.value
+            .as_ref()?
+            .metadata()
+            .resource_version
+            .as_deref()?
+            .parse()
+            .ok()
+    }
+}
+
+/// Messages to the Calculator (and to whatever stands in for it, such as a test recorder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalculatorMsg {
+    /// The Syncer's [`UpdateFeed`] has updates (or the in-sync mark) waiting: take them.
+    DatastoreReady,
+}
+
+/// The current [`ActorRef`] of one actor, re-bound by its supervisor's start closure each time
+/// the actor is (re)started. Cloning shares the slot.
+pub struct Addr<M> {
+    slot: Arc<Mutex<Option<ActorRef<M>>>>,
+}
+
+impl<M> Clone for Addr<M> {
+    fn clone(&self) -> Self {
+        Addr {
+            slot: Arc::clone(&self.slot),
+        }
+    }
+}
+
+impl<M> Default for Addr<M> {
+    fn default() -> Self {
+        Addr {
+            slot: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for Addr<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bound = self
+            .slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        f.debug_struct("Addr").field("bound", &bound).finish()
+    }
+}
+
+impl<M: Message> Addr<M> {
+    /// An address not bound to any actor yet: messages sent to it are dropped.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Points the address at `actor` (its latest incarnation).
+    pub fn bind(&self, actor: ActorRef<M>) {
+        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(actor);
+    }
+
+    /// The actor the address points at, if bound.
+    pub fn get(&self) -> Option<ActorRef<M>> {
+        self.slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sends `msg` to the bound actor; `false` when the address is unbound or the actor is gone
+    /// (stopped, failed, or between a failure and its restart).
+    pub fn cast(&self, msg: M) -> bool {
+        self.get().is_some_and(|actor| actor.cast(msg).is_ok())
+    }
+}
+
+/// The addresses of one node's actors, handed to each actor when it is built. Only the edges
+/// that exist so far are here; each new actor adds its address.
+#[derive(Debug, Clone, Default)]
+pub struct Bus {
+    /// The Calculator: fed by the Syncer through an [`UpdateFeed`].
+    pub calculator: Addr<CalculatorMsg>,
+}
+
+impl Bus {
+    /// A bus whose addresses are all unbound; each actor's start closure binds its own.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
