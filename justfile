@@ -82,6 +82,7 @@ bench: setup
     run "datastore etcd_vs_etcdctl" cargo bench --locked -p datastore --bench etcd_vs_etcdctl
     run "dataplane routes_vs_ip_batch" cargo bench --locked -p dataplane --bench routes_vs_ip_batch
     run "dataplane nft_vs_nft_f" cargo bench --locked -p dataplane --bench nft_vs_nft_f
+    run "calc label_change" cargo bench --locked -p calc --bench label_change
     run "netns-tests bgp_ingest" cargo bench --locked -p netns-tests --bench bgp_ingest
     run "netns-tests bgp_fanout" cargo bench --locked -p netns-tests --bench bgp_fanout
     cargo run --locked -q -p testkit --bin bench-summary -- --results "$CALICO_BENCH_RESULTS" \

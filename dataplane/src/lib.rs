@@ -19,8 +19,9 @@
 //! An actor (one per reconciler) or the simulation drives each the same way:
 //!
 //! 1. set the desired state with the reconciler's own typed setters
-//!    (`RouteReconciler::upsert`/`replace_desired`, `PolicyReconciler::set_host_policy`/
-//!    `update_set_members`, `LinkReconciler::upsert`/`remove`); they only record it;
+//!    (`RouteReconciler::upsert`/`replace_desired`, `PolicyReconciler::set_host_policy` or
+//!    its per-entry setters — `apply` of a `model::policy::PolicyDelta` —,
+//!    `LinkReconciler::upsert`/`remove`); they only record it;
 //! 2. [`Reconciler::set_complete`] once the datastore is in sync — nothing in the backend is
 //!    changed before, so a restart over a programmed kernel changes nothing;
 //! 3. [`Reconciler::sync`]`(backend, now)` after each batch of input and whenever

@@ -1,7 +1,8 @@
 //! [`PolicyReconciler`]: the desired table, what the kernel holds, and the transaction that
 //! takes one to the other. Sans-IO: time is passed in. The caller drives it as every
-//! [`Reconciler`]: the desired state in ([`PolicyReconciler::set_host_policy`],
-//! [`PolicyReconciler::update_set_members`]), [`PolicyReconciler::set_complete`], then
+//! [`Reconciler`]: the desired state in (whole: [`PolicyReconciler::set_host_policy`]; or
+//! one entry at a time: [`PolicyReconciler::apply`] of a [`model::policy::PolicyDelta`] and
+//! the setters it dispatches to, module `entries`), [`PolicyReconciler::set_complete`], then
 //! [`PolicyReconciler::sync`] over a [`PolicyBackend`] whenever input arrives or
 //! [`PolicyReconciler::next_wakeup`] passes. The steps of a `sync` (`wants_read`,
 //! `observed`, `plan`, `applied`, `apply_failed`) are public for tests and benchmarks that
@@ -34,10 +35,12 @@ use super::ir::{Element, Family, SetType, Table};
 use super::names;
 use super::observed::Observed;
 use super::ops::{Op, Transaction, chain_ops};
-use super::render::{cover, render};
+use super::render::{cover, render, render_host_part};
 use super::text::hash_of;
 use crate::backoff::Backoff;
 use crate::reconciler::{ReadScope, Reconciler, SyncReport};
+
+mod entries;
 
 /// Consecutive failed transactions after which the table is rebuilt from scratch.
 pub const REBUILD_AFTER_FAILURES: u32 = 3;
@@ -81,6 +84,12 @@ impl Default for PolicyConfig {
 /// See the module docs.
 #[derive(Debug)]
 pub struct PolicyReconciler {
+    /// The model the desired table is rendered from.
+    hp: HostPolicy,
+    /// Whether `desired` was rendered from `hp` (it is empty until the first input).
+    rendered: bool,
+    /// The chains of the host endpoint part (`render_host_part`), to remove those that go.
+    host_chains: BTreeSet<String>,
     desired: Table,
     /// Members of each interval set (elements are their cover).
     members: BTreeMap<String, BTreeSet<IpNet>>,
@@ -102,6 +111,9 @@ impl Default for PolicyReconciler {
 impl PolicyReconciler {
     pub fn new(cfg: PolicyConfig) -> PolicyReconciler {
         PolicyReconciler {
+            hp: HostPolicy::new(""),
+            rendered: false,
+            host_chains: BTreeSet::new(),
             desired: Table::default(),
             members: BTreeMap::new(),
             kernel: None,
@@ -132,6 +144,19 @@ impl PolicyReconciler {
     /// The whole policy of the host. Objects that differ from the previous desired state are
     /// marked dirty.
     pub fn set_host_policy(&mut self, hp: &HostPolicy) {
+        self.hp = hp.clone();
+        self.render_all();
+    }
+
+    /// The model the desired table is rendered from: the last [`Self::set_host_policy`]
+    /// with every per-entry change since applied.
+    pub fn host_policy(&self) -> &HostPolicy {
+        &self.hp
+    }
+
+    /// Renders the whole table from `hp` and marks what differs dirty.
+    fn render_all(&mut self) {
+        let hp = &self.hp;
         let new = render(hp);
         for (n, s) in &new.sets {
             if self.desired.sets.get(n) != Some(s) {
@@ -167,13 +192,8 @@ impl PolicyReconciler {
         for (id, set) in &hp.ip_sets {
             if let IpSetKind::Nets(nets) = &set.kind {
                 for f in [Family::V4, Family::V6] {
-                    self.members.insert(
-                        names::ip_set(id, f),
-                        nets.iter()
-                            .filter(|n| Family::of(n) == f)
-                            .copied()
-                            .collect(),
-                    );
+                    self.members
+                        .insert(names::ip_set(id, f), of_family(nets, f));
                 }
             }
         }
@@ -182,21 +202,23 @@ impl PolicyReconciler {
                 (names::pools_set(f), &hp.ip_pools.all),
                 (names::masq_set(f), &hp.ip_pools.nat_outgoing),
             ] {
-                self.members.insert(
-                    name.to_owned(),
-                    nets.iter()
-                        .filter(|n| Family::of(n) == f)
-                        .copied()
-                        .collect(),
-                );
+                self.members.insert(name.to_owned(), of_family(nets, f));
             }
         }
+        self.host_chains = render_host_part(hp).chains.into_keys().collect();
         self.desired = new;
+        self.rendered = true;
     }
 
     /// Adds and removes members of the address set `id` (a `Nets` set of the model), without
     /// re-rendering anything else: the cost is that of the change.
     pub fn update_set_members(&mut self, id: &str, added: &[IpNet], removed: &[IpNet]) {
+        if let Some(IpSetKind::Nets(nets)) = self.hp.ip_sets.get_mut(id).map(|s| &mut s.kind) {
+            for n in removed {
+                nets.remove(n);
+            }
+            nets.extend(added.iter().copied());
+        }
         for net in removed {
             let name = names::ip_set(id, Family::of(net));
             self.remove_member(&name, net.trunc());
@@ -525,6 +547,14 @@ impl PolicyReconciler {
     pub fn failures(&self) -> u32 {
         self.backoff.failures()
     }
+}
+
+/// The networks of family `f` in `nets`.
+fn of_family(nets: &BTreeSet<IpNet>, f: Family) -> BTreeSet<IpNet> {
+    nets.iter()
+        .filter(|n| Family::of(n) == f)
+        .copied()
+        .collect()
 }
 
 /// Whether a chain holds a policy's or profile's rules (it jumps nowhere; endpoint chains

@@ -55,7 +55,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
-use model::policy::{DirectionPolicy, HostPolicy, IpSet, IpSetKind, PortRange, packet::proto};
+use model::policy::{
+    DirectionPolicy, HostPolicy, HostSettings, IpPoolNets, IpSet, IpSetKind, PolicyId, PolicyRules,
+    PortRange, ProfileRules, WorkloadEndpointPolicy, packet::proto,
+};
 use model::resources::EndpointToHostAction;
 
 use super::ir::{
@@ -73,7 +76,7 @@ use endpoint::{direction_chain, iface, workload_prefixes};
 /// ICMPv6 types a workload may always send to its host (MLD, router and neighbour discovery).
 const ICMPV6_TO_HOST: [u8; 6] = [130, 131, 132, 133, 135, 136];
 
-/// The whole table for one host.
+/// The whole table for one host: the union of the parts below.
 pub fn render(hp: &HostPolicy) -> Table {
     let mut t = Table::default();
     for (id, set) in &hp.ip_sets {
@@ -81,44 +84,92 @@ pub fn render(hp: &HostPolicy) -> Table {
             t.sets.insert(name, s);
         }
     }
-    for f in [Family::V4, Family::V6] {
-        t.sets.insert(
-            names::pools_set(f).to_owned(),
-            nets_set(f, &hp.ip_pools.all),
-        );
-        t.sets.insert(
-            names::masq_set(f).to_owned(),
-            nets_set(f, &hp.ip_pools.nat_outgoing),
-        );
+    for (name, s) in render_pools(&hp.ip_pools) {
+        t.sets.insert(name.to_owned(), s);
     }
     for (id, p) in &hp.policies {
-        t.chains
-            .insert(names::policy(id, true), rules_chain(&p.ingress));
-        t.chains
-            .insert(names::policy(id, false), rules_chain(&p.egress));
+        t.chains.extend(render_policy(id, p));
     }
     for (name, p) in &hp.profiles {
-        t.chains
-            .insert(names::profile(name, true), rules_chain(&p.ingress));
-        t.chains
-            .insert(names::profile(name, false), rules_chain(&p.egress));
+        t.chains.extend(render_profile(name, p));
     }
     let mut fw = DispatchMap::default();
     let mut tw = DispatchMap::default();
     for (iface, ep) in &hp.workload_endpoints {
-        let (egress, ingress) = workload_chains(hp, iface, &ep.egress, &ep.ingress);
-        fw.elements
-            .insert(iface.clone(), names::from_workload(iface));
-        tw.elements.insert(iface.clone(), names::to_workload(iface));
-        t.chains.insert(names::from_workload(iface), egress);
-        t.chains.insert(names::to_workload(iface), ingress);
+        let [egress, ingress] = render_workload(&hp.settings, iface, ep);
+        fw.elements.insert(iface.clone(), egress.0.clone());
+        tw.elements.insert(iface.clone(), ingress.0.clone());
+        t.chains.extend([egress, ingress]);
     }
     t.maps.insert(names::FROM_WORKLOAD_MAP.to_owned(), fw);
     t.maps.insert(names::TO_WORKLOAD_MAP.to_owned(), tw);
-    host::render_host_endpoints(hp, &mut t);
-    for (name, chain) in fixed_chains(hp) {
+    let host = render_host_part(hp);
+    t.chains.extend(host.chains);
+    t.maps.extend(host.maps);
+    for (name, chain) in render_fixed(hp) {
         t.chains.insert(name.to_owned(), chain);
     }
+    t
+}
+
+/// The sets of the IP pools (`pools4`/`pools6`) and of NAT-outgoing pools (`masq4`/`masq6`).
+pub fn render_pools(pools: &IpPoolNets) -> [(&'static str, Set); 4] {
+    [
+        (
+            names::pools_set(Family::V4),
+            nets_set(Family::V4, &pools.all),
+        ),
+        (
+            names::masq_set(Family::V4),
+            nets_set(Family::V4, &pools.nat_outgoing),
+        ),
+        (
+            names::pools_set(Family::V6),
+            nets_set(Family::V6, &pools.all),
+        ),
+        (
+            names::masq_set(Family::V6),
+            nets_set(Family::V6, &pools.nat_outgoing),
+        ),
+    ]
+}
+
+/// The ingress and egress chains of one policy.
+pub fn render_policy(id: &PolicyId, p: &PolicyRules) -> [(String, Chain); 2] {
+    [
+        (names::policy(id, true), rules_chain(&p.ingress)),
+        (names::policy(id, false), rules_chain(&p.egress)),
+    ]
+}
+
+/// The ingress and egress chains of one profile.
+pub fn render_profile(name: &str, p: &ProfileRules) -> [(String, Chain); 2] {
+    [
+        (names::profile(name, true), rules_chain(&p.ingress)),
+        (names::profile(name, false), rules_chain(&p.egress)),
+    ]
+}
+
+/// The egress (`fw-`) and ingress (`tw-`) chains of a workload interface, in that order;
+/// the dispatch maps send the interface to them.
+pub fn render_workload(
+    settings: &HostSettings,
+    iface: &str,
+    ep: &WorkloadEndpointPolicy,
+) -> [(String, Chain); 2] {
+    let (egress, ingress) = workload_chains(settings, &ep.egress, &ep.ingress);
+    [
+        (names::from_workload(iface), egress),
+        (names::to_workload(iface), ingress),
+    ]
+}
+
+/// Every host endpoint's chains, the host endpoint dispatch maps and chains, and the raw and
+/// pre-DNAT base chains: the part of the table that depends on host endpoints (with the
+/// settings and [`render_fixed`]).
+pub fn render_host_part(hp: &HostPolicy) -> Table {
+    let mut t = Table::default();
+    host::render_host_endpoints(hp, &mut t);
     t
 }
 
@@ -175,12 +226,10 @@ pub fn cover(nets: impl IntoIterator<Item = IpNet>) -> BTreeSet<IpNet> {
 
 /// The egress (`fw-`) and ingress (`tw-`) chains of a workload interface.
 fn workload_chains(
-    hp: &HostPolicy,
-    _iface: &str,
+    s: &HostSettings,
     egress: &DirectionPolicy,
     ingress: &DirectionPolicy,
 ) -> (Chain, Chain) {
-    let s = &hp.settings;
     let mut preamble = Vec::new();
     if !s.allow_ipip_packets_from_workloads {
         preamble.push(
@@ -222,8 +271,9 @@ fn workload_chains(
     )
 }
 
-/// The base chains and the dispatch chains.
-fn fixed_chains(hp: &HostPolicy) -> BTreeMap<&'static str, Chain> {
+/// The base chains and the workload dispatch chains: they depend on the settings and on
+/// whether there is a host endpoint for all interfaces.
+pub fn render_fixed(hp: &HostPolicy) -> BTreeMap<&'static str, Chain> {
     let prefixes = workload_prefixes(hp);
     let mut out = BTreeMap::new();
 

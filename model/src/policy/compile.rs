@@ -1,11 +1,17 @@
 //! Compiling a rule: selectors become address-set IDs, ports are split into numeric ranges
 //! and named-port sets, CIDRs are parsed (Felix's `ruleToParsedRule`).
 
+use std::collections::BTreeMap;
+
+use super::entity::problem;
 use super::index::{named_port_protocol, rule_protocol};
-use super::ipsets::{IpSetRegistry, side_selectors};
+use super::ipsets::{IpSetRegistry, SetDef, side_selectors};
 use super::packet::IpVersion;
-use super::resolved::{IcmpMatch, PortRange, ResolvedEntity, ResolvedRule};
-use crate::resources::{EntityRule, IcmpFields, Port, Rule};
+use super::policy_entry::{PolicyEntry, policy_problem, profile_problem};
+use super::resolved::{
+    IcmpMatch, PolicyRules, PortRange, Problem, ProfileRules, ResolvedEntity, ResolvedRule,
+};
+use crate::resources::{Action, EntityRule, IcmpFields, Kind, Port, Profile, Rule};
 use crate::validation::net;
 
 /// Compiles `rule` of a policy in namespace `policy_ns` (`None` for global policies and
@@ -100,4 +106,91 @@ fn compile_side(
         not_ports,
         not_named_port_sets,
     })
+}
+
+/// Compiles `rules` of a policy in namespace `policy_ns` (`None` for global policies and
+/// profiles), registering the sets they use.
+pub(crate) fn compile_all(
+    rules: &[Rule],
+    ns: Option<&str>,
+    sets: &mut IpSetRegistry,
+) -> Result<Vec<ResolvedRule>, String> {
+    rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| compile_rule(r, ns, sets).map_err(|m| format!("rule {i}: {m}")))
+        .collect()
+}
+
+/// A policy's or profile's compiled rules and the address sets they refer to, by ID.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compiled<R> {
+    pub rules: R,
+    pub sets: BTreeMap<String, SetDef>,
+}
+
+/// Compiles a usable policy. `Err`: a combined selector does not parse (an over-long
+/// prefixed label); the policy then has no rules (endpoints still refer to it).
+pub fn compile_policy(p: &PolicyEntry) -> Result<Compiled<PolicyRules>, Problem> {
+    let mut sets = IpSetRegistry::default();
+    let ns = p.namespace;
+    let compiled = compile_all(p.ingress, ns, &mut sets)
+        .and_then(|i| Ok((i, compile_all(p.egress, ns, &mut sets)?)));
+    match compiled {
+        Ok((ingress, egress)) => Ok(Compiled {
+            rules: PolicyRules {
+                tier: p.tier.to_owned(),
+                ingress,
+                egress,
+            },
+            sets: sets.into_defs(),
+        }),
+        Err(msg) => Err(policy_problem(&p.id, msg)),
+    }
+}
+
+/// Compiles profile `name` (`None`: no such profile). A missing profile, one with an unusable
+/// rule and one whose rules do not compile get one `Deny` rule per direction; the problem
+/// says why, except for unusable rules, which [`super::policy_entry::profile_problem`]
+/// reports whether or not the profile is used.
+pub fn compile_profile(
+    name: &str,
+    profile: Option<&Profile>,
+) -> (Compiled<ProfileRules>, Option<Problem>) {
+    let drop = || Compiled {
+        rules: ProfileRules {
+            ingress: vec![ResolvedRule::any(Action::Deny)],
+            egress: vec![ResolvedRule::any(Action::Deny)],
+            missing: true,
+        },
+        sets: BTreeMap::new(),
+    };
+    let Some(p) = profile else {
+        let message = "does not exist; endpoints using it get drop rules".to_owned();
+        return (drop(), Some(problem(Kind::Profile, None, name, message)));
+    };
+    if profile_problem(p).is_some() {
+        return (drop(), None);
+    }
+    let mut sets = IpSetRegistry::default();
+    let compiled = compile_all(&p.spec.ingress, None, &mut sets)
+        .and_then(|i| Ok((i, compile_all(&p.spec.egress, None, &mut sets)?)));
+    match compiled {
+        Ok((ingress, egress)) => {
+            let rules = ProfileRules {
+                ingress,
+                egress,
+                missing: false,
+            };
+            let c = Compiled {
+                rules,
+                sets: sets.into_defs(),
+            };
+            (c, None)
+        }
+        Err(message) => {
+            let message = format!("{message}; endpoints using it get drop rules");
+            (drop(), Some(problem(Kind::Profile, None, name, message)))
+        }
+    }
 }

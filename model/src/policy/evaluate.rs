@@ -71,7 +71,8 @@ use std::collections::BTreeMap;
 use host::Arrival;
 use program::{Dir, run_endpoint};
 
-use super::index::{Entity, EntityId, Index};
+use super::entity::EntityId;
+use super::index::{Entity, Index};
 use super::packet::{L4, Packet, proto};
 use super::settings::HostSettings;
 use super::snapshot::Snapshot;

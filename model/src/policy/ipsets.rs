@@ -34,14 +34,18 @@
 //! `(address, protocol, port)` for each matching workload or host endpoint with a port of
 //! that name and protocol.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+use ipnet::IpNet;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha224};
 
-use super::index::{Index, PolicyEntry};
+use super::entity::EndpointPort;
+use super::index::Index;
 use super::packet::proto;
+use super::policy_entry::PolicyEntry;
 use super::resolved::{IpSet, IpSetKind, NamedPortMember};
 use super::{NAMESPACE_LABEL_PREFIX, SERVICE_ACCOUNT_LABEL_PREFIX};
 use crate::resources::EntityRule;
@@ -241,16 +245,47 @@ pub(crate) fn named_port_set_id(selector_id: &str, protocol: u8, port_name: &str
     id
 }
 
-#[derive(Clone, Debug)]
-enum SetSpec {
+/// What an address set holds, before its members are known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetDefKind {
+    /// Networks of the matching entities.
     Nets,
+    /// `(address, protocol, port)` of the matching endpoints' ports of this name and
+    /// protocol.
     NamedPort { protocol: u8, name: String },
+}
+
+/// An address set a rule refers to: its selector and what it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetDef {
+    pub selector: Selector,
+    pub kind: SetDefKind,
+}
+
+/// The members an endpoint with `nets` and `ports` gives a named-port set of `protocol` and
+/// port `name` that selects it.
+pub fn named_port_members<'e>(
+    nets: &'e [IpNet],
+    ports: &'e [EndpointPort],
+    protocol: u8,
+    name: &'e str,
+) -> impl Iterator<Item = NamedPortMember> + 'e {
+    ports
+        .iter()
+        .filter(move |p| p.name == name && p.protocol == protocol)
+        .flat_map(move |p| {
+            nets.iter().map(move |n| NamedPortMember {
+                addr: n.addr(),
+                protocol,
+                port: p.port,
+            })
+        })
 }
 
 /// The sets rules refer to, collected while rules are compiled.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct IpSetRegistry {
-    sets: BTreeMap<String, (Selector, SetSpec)>,
+    sets: BTreeMap<String, SetDef>,
 }
 
 impl IpSetRegistry {
@@ -258,7 +293,10 @@ impl IpSetRegistry {
     pub fn selector_set(&mut self, text: &str) -> Result<String, String> {
         let sel = Selector::parse(text).map_err(|e| format!("selector {text:?}: {e}"))?;
         let id = sel.unique_id();
-        self.sets.entry(id.clone()).or_insert((sel, SetSpec::Nets));
+        self.sets.entry(id.clone()).or_insert(SetDef {
+            selector: sel,
+            kind: SetDefKind::Nets,
+        });
         Ok(id)
     }
 
@@ -274,53 +312,67 @@ impl IpSetRegistry {
             None => Selector::all(),
         };
         let id = named_port_set_id(&sel.unique_id(), protocol, name);
-        let spec = SetSpec::NamedPort {
+        let kind = SetDefKind::NamedPort {
             protocol,
             name: name.to_owned(),
         };
-        self.sets.entry(id.clone()).or_insert((sel, spec));
+        self.sets.entry(id.clone()).or_insert(SetDef {
+            selector: sel,
+            kind,
+        });
         Ok(id)
+    }
+
+    /// Adds every set of `other`.
+    pub fn extend(&mut self, other: BTreeMap<String, SetDef>) {
+        for (id, def) in other {
+            self.sets.entry(id).or_insert(def);
+        }
+    }
+
+    /// The registered sets.
+    pub fn into_defs(self) -> BTreeMap<String, SetDef> {
+        self.sets
     }
 
     /// Every registered set with its members.
     pub fn into_sets(self, index: &Index) -> BTreeMap<String, IpSet> {
         self.sets
             .into_iter()
-            .map(|(id, (sel, spec))| {
-                let matching = index.entities.iter().filter(|e| sel.matches(&e.labels));
-                let kind = match spec {
-                    SetSpec::Nets => {
-                        IpSetKind::Nets(matching.flat_map(|e| e.nets.iter().copied()).collect())
-                    }
-                    SetSpec::NamedPort { protocol, name } => {
-                        let mut members = BTreeSet::new();
-                        for e in matching.filter(|e| e.is_endpoint()) {
-                            for p in e.ports.iter().filter(|p| p.name == name) {
-                                if p.protocol != protocol {
-                                    continue;
-                                }
-                                for n in &e.nets {
-                                    members.insert(NamedPortMember {
-                                        addr: n.addr(),
-                                        protocol,
-                                        port: p.port,
-                                    });
-                                }
+            .map(
+                |(
+                    id,
+                    SetDef {
+                        selector: sel,
+                        kind,
+                    },
+                )| {
+                    let matching = index.entities.iter().filter(|e| sel.matches(&e.labels));
+                    let kind = match kind {
+                        SetDefKind::Nets => {
+                            IpSetKind::Nets(matching.flat_map(|e| e.nets.iter().copied()).collect())
+                        }
+                        SetDefKind::NamedPort { protocol, name } => {
+                            let members = matching
+                                .filter(|e| e.is_endpoint())
+                                .flat_map(|e| {
+                                    named_port_members(&e.nets, &e.ports, protocol, &name)
+                                })
+                                .collect();
+                            IpSetKind::NamedPort {
+                                protocol,
+                                name,
+                                members,
                             }
                         }
-                        IpSetKind::NamedPort {
-                            protocol,
-                            name,
-                            members,
-                        }
-                    }
-                };
-                let set = IpSet {
-                    selector: sel.canonical(),
-                    kind,
-                };
-                (id, set)
-            })
+                    };
+                    let set = IpSet {
+                        selector: sel.canonical(),
+                        kind,
+                    };
+                    (id, set)
+                },
+            )
             .collect()
     }
 }

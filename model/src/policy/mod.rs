@@ -19,16 +19,45 @@
 //! rules), never a panic.
 
 mod compile;
+mod delta;
+mod endpoint_program;
+mod entity;
 mod evaluate;
 mod index;
 mod ipsets;
 pub mod packet;
+mod policy_entry;
 mod resolve;
 pub mod resolved;
 mod settings;
 mod snapshot;
 mod validity;
 
+/// The steps of [`resolve()`] on one resource or one endpoint, public so that an incremental
+/// calculator computes exactly what `resolve` computes: an entity's own labels, addresses
+/// and named ports, and the labels it inherits; a policy in one shape with its checks and
+/// its endpoint selector; tiers' sort keys; one endpoint's programs from the policies that
+/// select it; a policy's or profile's compiled rules with the address sets they use; the
+/// members one entity gives a set; the problems of local endpoints.
+pub mod parts {
+    pub use super::compile::{Compiled, compile_policy, compile_profile};
+    pub use super::endpoint_program::{
+        host_endpoint_interface_taken, host_endpoint_program, host_endpoint_without_interface,
+        policies_of_host_endpoint, policies_of_workload, workload_interface_taken,
+        workload_program, workload_without_interface,
+    };
+    pub use super::entity::{
+        EndpointPort, EntityData, EntityId, global_network_set_data, host_endpoint_data,
+        inherit_labels, label_parents, namespace_profile, network_set_data, workload_data,
+    };
+    pub use super::ipsets::{SetDef, SetDefKind, named_port_members};
+    pub use super::policy_entry::{
+        PolicyEntry, PolicyMeta, TierInfo, policy_problem, profile_problem, tier_info,
+    };
+    pub use super::resolve::ip_pools;
+}
+
+pub use delta::PolicyDelta;
 pub use evaluate::{Destination, Evaluator, Peer, Source, Verdict, allowed};
 pub use packet::{IpVersion, L4, Packet};
 pub use resolve::resolve;

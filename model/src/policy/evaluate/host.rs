@@ -5,7 +5,8 @@
 
 use super::Evaluator;
 use super::program::{Dir, Flavor, TiersEnd, has_policies, run_endpoint, run_tiers};
-use crate::policy::index::{Entity, EntityId};
+use crate::policy::entity::EntityId;
+use crate::policy::index::Entity;
 use crate::policy::packet::{IpVersion, Packet};
 use crate::policy::settings::FailsafePort;
 

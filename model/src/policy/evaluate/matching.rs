@@ -12,8 +12,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::policy::index::{Entity, Index, PolicyEntry, named_port_protocol, rule_protocol};
+use crate::policy::index::{Entity, Index, named_port_protocol, rule_protocol};
 use crate::policy::packet::{IpVersion, Packet};
+use crate::policy::policy_entry::PolicyEntry;
 use crate::policy::{NAMESPACE_LABEL_PREFIX, SERVICE_ACCOUNT_LABEL_PREFIX};
 use crate::resources::endpoint::{LABEL_NAMESPACE, LABEL_SERVICE_ACCOUNT};
 use crate::resources::{EntityRule, IcmpFields, Port, Rule};

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::matching::{policy_selects, rule_matches};
-use crate::policy::index::{Entity, Index, PolicyEntry};
+use crate::policy::index::{Entity, Index};
 use crate::policy::packet::Packet;
+use crate::policy::policy_entry::PolicyEntry;
 use crate::resources::{Action, Rule, TierDefaultAction};
 
 /// A direction of policy.

@@ -1,0 +1,23 @@
+//! What the calculator knows of its host that the datastore does not tell it.
+
+/// The calculator's configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CalcConfig {
+    /// This host's node name: endpoints with this node get policy, routes and interfaces;
+    /// `node.<hostname>` FelixConfiguration applies.
+    pub hostname: String,
+    /// `rp_filter` for workload interfaces: Felix copies the host's
+    /// `net.ipv4.conf.default.rp_filter` (1, strict, unless the host says otherwise); an
+    /// endpoint that may send from other addresses (`allowSpoofedSourcePrefixes`) gets 0.
+    pub default_rp_filter: u8,
+}
+
+impl CalcConfig {
+    /// The configuration of host `hostname`, with strict `rp_filter`.
+    pub fn new(hostname: impl Into<String>) -> CalcConfig {
+        CalcConfig {
+            hostname: hostname.into(),
+            default_rp_filter: 1,
+        }
+    }
+}
