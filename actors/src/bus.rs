@@ -38,37 +38,16 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use datastore::Revision;
-use model::resources::Resource;
 use ractor::{ActorRef, Message};
 
 pub mod feed;
 
 pub use feed::{Delivery, FeedCounters, UpdateFeed};
 
-/// One key's new state, as the Syncer emits it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Update {
-    /// The datastore key (`/calico/resources/v3/...` or `/calico/ipam/v2/host/<node>/...`).
-    pub key: String,
-    /// The resource now stored at the key, its `resourceVersion` set to the key's mod revision;
-    /// `None` when the key is gone (deleted, or its value no longer decodes).
-    pub value: Option<Resource>,
-}
-
-impl Update {
-    /// The mod revision of a put (its `resourceVersion`); `None` for a deletion, or when the
-    /// resource carries no revision.
-    pub fn revision(&self) -> Option<Revision> {
-        self.value
-            .as_ref()?
-            .metadata()
-            .resource_version
-            .as_deref()?
-            .parse()
-            .ok()
-    }
-}
+/// One key's new state, as the Syncer emits it and the Calculator takes it (the calculator's
+/// own input type: the key, and the resource now stored there with its `resourceVersion` set to
+/// the key's mod revision, or `None` when the key is gone or its value no longer decodes).
+pub use calc::Update;
 
 /// Messages to the Calculator (and to whatever stands in for it, such as a test recorder).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -36,6 +36,18 @@ impl Update {
             value: None,
         }
     }
+
+    /// The etcd mod revision of a put (its `resourceVersion`, as the Syncer sets it); `None`
+    /// for a deletion, or when the resource carries no revision.
+    pub fn revision(&self) -> Option<i64> {
+        self.value
+            .as_ref()?
+            .metadata()
+            .resource_version
+            .as_deref()?
+            .parse()
+            .ok()
+    }
 }
 
 /// A change to the local workload routes (`/32` and `/128` out of the workload's interface).
