@@ -115,12 +115,31 @@ impl<M: Message> Addr<M> {
     }
 }
 
+/// Messages to the StatusReporter, the one owner of the node's health and status: every
+/// other actor reports to it, and it publishes what the health endpoints, the status socket
+/// and the datastore's status show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusMsg {
+    /// A component's health (`syncer`, `calculator`, `routes`, `policy`, `links`, `bgp`): live,
+    /// ready, and a short detail for operators. Each report replaces the component's last.
+    Component {
+        name: &'static str,
+        live: bool,
+        ready: bool,
+        detail: String,
+    },
+    /// The BGP speaker's sessions and identity as they are now (replaces the last report).
+    Bgp(model::status::BgpReport),
+}
+
 /// The addresses of one node's actors, handed to each actor when it is built. Only the edges
 /// that exist so far are here; each new actor adds its address.
 #[derive(Debug, Clone, Default)]
 pub struct Bus {
     /// The Calculator: fed by the Syncer through an [`UpdateFeed`].
     pub calculator: Addr<CalculatorMsg>,
+    /// The StatusReporter: every actor reports its health and state to it.
+    pub status: Addr<StatusMsg>,
 }
 
 impl Bus {
