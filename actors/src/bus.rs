@@ -130,6 +130,18 @@ pub enum StatusMsg {
     },
     /// The BGP speaker's sessions and identity as they are now (replaces the last report).
     Bgp(model::status::BgpReport),
+    /// The reporter's own periodic publication (only it can make one).
+    Tick(StatusTick),
+}
+
+/// A [`StatusMsg::Tick`]: opaque, so no other actor can make the reporter publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusTick(());
+
+impl StatusTick {
+    pub(crate) fn new() -> StatusTick {
+        StatusTick(())
+    }
 }
 
 /// The addresses of one node's actors, handed to each actor when it is built. Only the edges

@@ -25,6 +25,15 @@ pub const IPAM_CONFIG_KEY: &str = "/calico/ipam/v2/config";
 /// The key of a resource. For namespaced kinds a missing namespace gives an empty segment;
 /// callers should pass one. IPAM kinds use the v3 layout here; see [`ipam_block_key`] and
 /// friends (and `Resource::key`) for the keys Calico uses for them in etcd.
+/// Prefix of the nodes' published status (what each calico-node reports of itself, under a
+/// lease so that a dead node's status goes away).
+pub const NODE_STATUS_PREFIX: &str = "/calico/status/v1/node/";
+
+/// Where node `node` publishes its status ([`crate::status::NodeStatusReport`] as JSON).
+pub fn node_status_key(node: &str) -> String {
+    format!("{NODE_STATUS_PREFIX}{node}")
+}
+
 pub fn key(kind: Kind, namespace: Option<&str>, name: &str) -> String {
     if kind.namespaced() {
         format!(

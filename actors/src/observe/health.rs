@@ -21,10 +21,11 @@ struct Report {
     detail: String,
 }
 
-/// A component: its name and how long a liveness report stays good.
+/// A component: how long a liveness report stays good (`None`: until the next report, for
+/// components that report on change rather than periodically).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Component {
-    timeout: Duration,
+    timeout: Option<Duration>,
     report: Option<Report>,
 }
 
@@ -44,9 +45,9 @@ pub struct HealthStatus {
 }
 
 impl Health {
-    /// A component that must report at least every `timeout` to count as live. Until its
-    /// first report it is neither live nor ready.
-    pub fn register(&mut self, name: &str, timeout: Duration) {
+    /// A component that must report at least every `timeout` to count as live (`None`: a
+    /// report holds until the next). Until its first report it is neither live nor ready.
+    pub fn register(&mut self, name: &str, timeout: Option<Duration>) {
         self.components.insert(
             name.to_owned(),
             Component {
@@ -56,14 +57,14 @@ impl Health {
         );
     }
 
-    /// `name` reports at `now`. A report of an unregistered component registers it with a
-    /// liveness timeout of a minute.
+    /// `name` reports at `now`. A report of an unregistered component registers it, with no
+    /// liveness timeout.
     pub fn report(&mut self, name: &str, live: bool, ready: bool, detail: &str, now: Instant) {
         let c = self
             .components
             .entry(name.to_owned())
             .or_insert_with(|| Component {
-                timeout: Duration::from_secs(60),
+                timeout: None,
                 report: None,
             });
         c.report = Some(Report {
@@ -86,7 +87,9 @@ impl Health {
             let (live, ready, detail) = match &c.report {
                 None => (false, false, "no report yet".to_owned()),
                 Some(r) => {
-                    let fresh = now.saturating_duration_since(r.at) <= c.timeout;
+                    let fresh = c
+                        .timeout
+                        .is_none_or(|t| now.saturating_duration_since(r.at) <= t);
                     let detail = if fresh {
                         r.detail.clone()
                     } else {
@@ -122,8 +125,8 @@ mod tests {
         let t0 = Instant::now();
         let mut h = Health::default();
         assert!(!h.status(t0).ready, "nothing registered");
-        h.register("syncer", Duration::from_secs(10));
-        h.register("bgp", Duration::from_secs(10));
+        h.register("syncer", Some(Duration::from_secs(10)));
+        h.register("bgp", Some(Duration::from_secs(10)));
         assert_eq!(
             h.status(t0),
             HealthStatus {
@@ -146,5 +149,9 @@ mod tests {
         let s = h.status(later);
         assert!(!s.live && !s.ready, "{s:?}");
         assert!(s.components[0].contains("last report"), "{s:?}");
+        // A component that reports on change stays as it last said.
+        h.register("routes", None);
+        h.report("routes", true, true, "", t0);
+        assert!(h.status(later).components[1].starts_with("routes: live, ready"));
     }
 }

@@ -130,7 +130,7 @@ mod tests {
     #[tokio::test]
     async fn readiness_follows_the_published_status_and_metrics_are_served() {
         let mut health = Health::default();
-        health.register("syncer", Duration::from_secs(10));
+        health.register("syncer", Some(Duration::from_secs(10)));
         let now = tokio::time::Instant::now();
         let (tx, rx) = watch::channel(health.status(now));
         let (metrics, registry) = Metrics::new();
