@@ -285,8 +285,12 @@ pub enum NodeCommand {
 pub struct NodeStatusArgs {
     /// calico-node's status socket (default: $CALICO_STATUS_SOCKET, else
     /// /var/run/calico/calico-node.ctl).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "node")]
     pub socket: Option<std::path::PathBuf>,
+    /// Another node's status, as it last published it in the datastore, instead of this
+    /// host's.
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,8 @@
 //! `calicoctl node status` against a status socket answering as calico-node does (one line of
 //! JSON per connection), and without one.
 
+mod common;
+
 use std::io::Write;
 use std::os::unix::net::UnixListener;
 use std::process::Command;
@@ -59,4 +61,30 @@ fn says_calico_is_not_running_when_nothing_answers() {
         "Calico process is not running.\n"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("absent.ctl"));
+}
+
+#[test]
+fn another_nodes_status_comes_from_what_it_published_in_the_datastore() {
+    let Some(c) = common::Cluster::start(
+        "another_nodes_status_comes_from_what_it_published_in_the_datastore",
+    ) else {
+        return;
+    };
+    c.put_raw(
+        "/calico/status/v1/node/node-b",
+        r#"{"node":"node-b","version":"v0.1.0","ready":false,"components":["bgp: live, not ready"],"bgp":{"routerId":null,"asNumber":64512,"peers":[{"address":"10.0.0.1","peerType":"global","state":"Active","since":null,"lastError":"Connection refused"}]}}"#,
+    );
+    let out = c.ctl(&["node", "status", "--node", "node-b"]);
+    let stdout = common::ok(&out);
+    assert!(
+        stdout.contains("Calico process is not ready:\n  bgp: live, not ready\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| 10.0.0.1     | global    | start |       | Active Connection refused |"),
+        "{stdout}"
+    );
+    let out = c.ctl(&["node", "status", "--node", "node-c"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no status of node \"node-c\""));
 }

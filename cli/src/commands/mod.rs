@@ -32,7 +32,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Bgp(a) => legacy::bgp::run(&config::connect(cfg).await?, a).await,
         Command::Node(a) => match a.command {
             NodeCommand::Peers(p) => node_peers::run(&config::connect(cfg).await?, p).await,
-            NodeCommand::Status(s) => node_status::run(s),
+            NodeCommand::Status(s) => node_status::run(cfg, s).await,
             NodeCommand::Bgp(b) => {
                 let store = config::connect(cfg).await?;
                 legacy::bgp::run_node(&store, a.hostname.as_deref(), b).await

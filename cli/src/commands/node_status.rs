@@ -1,7 +1,8 @@
 //! `calicoctl node status`: this host's calico-node as it reports itself on its status socket
 //! (`CALICO_STATUS_SOCKET`, default `/var/run/calico/calico-node.ctl`), in Calico's words:
 //! whether the process runs, then the BGP sessions per family as a table of PEER ADDRESS,
-//! PEER TYPE, STATE (BIRD's `up`/`start`), SINCE and INFO.
+//! PEER TYPE, STATE (BIRD's `up`/`start`), SINCE and INFO. With `--node NAME`, another node's
+//! status as it last published it in the datastore (it expires with the node's lease).
 
 use std::io::Read;
 use std::net::IpAddr;
@@ -18,7 +19,27 @@ use crate::args::NodeStatusArgs;
 /// Where calico-node's status socket is unless `CALICO_STATUS_SOCKET` or `--socket` says.
 const DEFAULT_SOCKET: &str = "/var/run/calico/calico-node.ctl";
 
-pub fn run(args: NodeStatusArgs) -> Result<()> {
+pub async fn run(cfg: Option<&std::path::Path>, args: NodeStatusArgs) -> Result<()> {
+    if let Some(node) = &args.node {
+        let store = crate::config::connect(cfg).await?;
+        let key = model::keys::node_status_key(node);
+        let (kv, _) = store
+            .datastore()
+            .get(&key)
+            .await
+            .map_err(|e| anyhow!("reading {key}: {e}"))?;
+        let Some(kv) = kv else {
+            println!("Calico process is not running on {node}.");
+            return Err(anyhow!(
+                "no status of node {node:?} in the datastore (it is not running, or stopped \
+                 more than 30 s ago)"
+            ));
+        };
+        let report: NodeStatusReport = serde_json::from_slice(&kv.value)
+            .map_err(|e| anyhow!("the status of node {node:?} at {key} does not parse: {e}"))?;
+        print!("{}", render(&report));
+        return Ok(());
+    }
     let path = args
         .socket
         .or_else(|| std::env::var_os("CALICO_STATUS_SOCKET").map(PathBuf::from))

@@ -104,6 +104,24 @@ impl Cluster {
         })
     }
 
+    /// Writes `value` at `key`, as another program (calico-node) would.
+    pub fn put_raw(&self, key: &str, value: &str) {
+        let endpoint = self.etcd.endpoint(0);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (key, value) = (key.to_owned(), value.as_bytes().to_vec());
+        rt.block_on(async move {
+            let cfg = EtcdConfig {
+                endpoints: vec![endpoint],
+                ..EtcdConfig::default()
+            };
+            let ds = EtcdDatastore::connect(&cfg).await.expect("etcd client");
+            ds.put(&key, value, None).await.expect("put");
+        });
+    }
+
     /// The stored JSON at `key`.
     pub fn stored(&self, key: &str) -> Option<Value> {
         let endpoint = self.etcd.endpoint(0);
