@@ -23,6 +23,7 @@ pub mod backoff;
 pub mod bus;
 pub mod config;
 pub mod observe;
+pub mod startup;
 pub mod status;
 pub mod supervisor;
 pub mod syncer;
