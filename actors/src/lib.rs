@@ -22,6 +22,7 @@
 pub mod backoff;
 pub mod bus;
 pub mod config;
+pub mod node;
 pub mod observe;
 pub mod startup;
 pub mod status;

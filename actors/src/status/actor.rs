@@ -19,7 +19,10 @@ use crate::observe::metrics::Metrics;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StatusReporter;
 
-/// What a StatusReporter is built from.
+/// What a StatusReporter is built from. A restarted reporter is built from a clone of what
+/// the first was given: it publishes into the same channels, and the components' health is
+/// known again as each reports its next change.
+#[derive(Clone)]
 pub struct StatusReporterArgs {
     pub core: StatusCore,
     /// Health snapshots for the HTTP endpoints.
@@ -53,6 +56,8 @@ impl Actor for StatusReporter {
         args: StatusReporterArgs,
     ) -> Result<StatusState, ActorProcessingErr> {
         myself.send_interval(PUBLISH_INTERVAL, || StatusMsg::Tick(StatusTick::new()));
+        // Published in the datastore at once, not only at the first interval.
+        let _ = myself.cast(StatusMsg::Tick(StatusTick::new()));
         let mut state = StatusState {
             args,
             lease: None,

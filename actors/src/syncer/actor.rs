@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::core::{Output, SyncerCore};
 use crate::backoff::{Backoff, BackoffPolicy};
-use crate::bus::{Bus, CalculatorMsg, UpdateFeed};
+use crate::bus::{Bus, CalculatorMsg, StatusMsg, UpdateFeed};
 
 /// The Syncer actor (see the [module docs](super)). Spawn it with [`Actor::spawn`] or
 /// [`Actor::spawn_linked`] and no name.
@@ -262,7 +262,22 @@ impl SyncerState {
         {
             self.feed.notice_lost();
         }
+        if out.in_sync {
+            self.report_health(format!("in sync ({} keys)", self.core.present()));
+        }
         out.relist
+    }
+
+    /// Tells the StatusReporter how the sync stands: live while the actor runs, ready once
+    /// the first list was emitted (a later interruption keeps the last state programmed, so
+    /// the node stays ready while it re-lists).
+    fn report_health(&self, detail: String) {
+        self.bus.status.cast(StatusMsg::Component {
+            name: "syncer",
+            live: true,
+            ready: self.core.in_sync(),
+            detail,
+        });
     }
 
     /// Lists again at once (the watch position was compacted: nothing is wrong).
@@ -280,6 +295,7 @@ impl SyncerState {
         self.status.failures += 1;
         self.attempt += 1;
         let delay = self.backoff.failed(Instant::now());
+        self.report_health(format!("{reason}; listing again in {delay:?}"));
         tracing::warn!(
             node = self.core.node(),
             reason,
