@@ -279,6 +279,83 @@ pub enum NodeCommand {
     Peers(NodePeersArgs),
     /// This host's calico-node: whether it runs, and its BGP sessions with their states.
     Status(NodeStatusArgs),
+    /// Starts calico-node on this host as a daemon.
+    Run(NodeRunArgs),
+    /// Stops this host's calico-node; the dataplane and the peers' routes stay in place.
+    Stop(NodeStopArgs),
+    /// Collects calico-node's status and log, the kernel's routes, links and rules, and the
+    /// cluster's resources into one archive.
+    Diags(NodeDiagsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NodeRunArgs {
+    /// This node's IPv4 address (optionally /len), `autodetect`, or `none`.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// This node's IPv6 address, `autodetect`, or `none`.
+    #[arg(long)]
+    pub ip6: Option<String>,
+    /// This node's AS number (default: the cluster's).
+    #[arg(long = "as", value_name = "AS_NUM")]
+    pub as_number: Option<String>,
+    /// The node's name (default: the hostname).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// How to find the IPv4 address: first-found, can-reach=DEST, interface=REGEX,
+    /// skip-interface=REGEX, cidr=CIDR.
+    #[arg(long)]
+    pub ip_autodetection_method: Option<String>,
+    /// How to find the IPv6 address (as for IPv4).
+    #[arg(long)]
+    pub ip6_autodetection_method: Option<String>,
+    /// The routing backend: bird (BGP) or none.
+    #[arg(long, default_value = "bird", value_parser = ["bird", "none"])]
+    pub backend: String,
+    /// Do not create the default IP pools when the cluster has none.
+    #[arg(long)]
+    pub no_default_ippools: bool,
+    /// Where calico-node's log goes (calico-node.log).
+    #[arg(long, default_value = "/var/log/calico")]
+    pub log_dir: std::path::PathBuf,
+    /// Where the pid file and status socket go (several nodes on one machine need one each).
+    #[arg(long, default_value = "/var/run/calico")]
+    pub run_dir: std::path::PathBuf,
+    /// The calico-node binary (default: beside calicoctl, else on the PATH).
+    #[arg(long)]
+    pub node_binary: Option<std::path::PathBuf>,
+    /// Print the environment and binary calico-node would be started with, and start nothing.
+    #[arg(long)]
+    pub dryrun: bool,
+    /// Seconds to wait for calico-node to answer on its status socket.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct NodeStopArgs {
+    /// Where the pid file is.
+    #[arg(long, default_value = "/var/run/calico")]
+    pub run_dir: std::path::PathBuf,
+    /// Seconds to wait for calico-node to exit after SIGTERM.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Kill calico-node (SIGKILL) if it has not exited by then.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NodeDiagsArgs {
+    /// Where calico-node's log is.
+    #[arg(long, default_value = "/var/log/calico")]
+    pub log_dir: std::path::PathBuf,
+    /// Where calico-node's status socket is.
+    #[arg(long, default_value = "/var/run/calico")]
+    pub run_dir: std::path::PathBuf,
+    /// The archive to write (default: calico-diags-<time>.tar.gz here).
+    #[arg(long, short = 'o')]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -16,3 +16,26 @@ pub mod etcd;
 pub mod prereq;
 
 pub use prereq::{in_ci, require_etcd, require_root, require_tool, skip};
+
+/// A binary of the workspace built beside the running test (`target/<profile>/<name>`), for
+/// tests that run programs of other packages (`calico-node` from a calicoctl test). `cargo
+/// nextest run --workspace` and `just test` build every binary first; run alone, build it with
+/// `cargo build -p <package> --bins`.
+///
+/// # Panics
+/// When the binary is not there, saying how to build it.
+pub fn workspace_bin(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    // target/<profile>/deps/<test>-<hash>: the binaries are in target/<profile>.
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("a test binary lives in target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo build --workspace --bins` first",
+        path.display()
+    );
+    path
+}

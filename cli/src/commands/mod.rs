@@ -4,6 +4,8 @@ pub mod apply;
 pub mod delete;
 pub mod get;
 pub mod label;
+pub mod node_daemon;
+pub mod node_diags;
 pub mod node_peers;
 pub mod node_status;
 pub mod patch;
@@ -33,6 +35,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Node(a) => match a.command {
             NodeCommand::Peers(p) => node_peers::run(&config::connect(cfg).await?, p).await,
             NodeCommand::Status(s) => node_status::run(cfg, s).await,
+            NodeCommand::Run(r) => node_daemon::run(cfg, r).await,
+            NodeCommand::Stop(s) => node_daemon::stop(s),
+            NodeCommand::Diags(d) => node_diags::run(cfg, d).await,
             NodeCommand::Bgp(b) => {
                 let store = config::connect(cfg).await?;
                 legacy::bgp::run_node(&store, a.hostname.as_deref(), b).await
