@@ -21,8 +21,10 @@
 
 pub mod backoff;
 pub mod bus;
+pub mod calculator;
 pub mod config;
 pub mod observe;
+pub mod programmer;
 pub mod supervisor;
 pub mod syncer;
 #[cfg(feature = "testing")]
