@@ -25,10 +25,12 @@ use actors::supervisor::{
 };
 use actors::syncer::{Syncer, SyncerArgs};
 use calc::CalcConfig;
-use dataplane::links::{LinkBackend, LinkConfig, LinkError, LinkTwin, Observation, Op, OpError};
+use dataplane::links::{
+    LinkBackend, LinkConfig, LinkError, LinkReconciler, LinkTwin, Observation, Op, OpError,
+};
 use dataplane::policy::observed::Observed;
 use dataplane::policy::ops::Transaction;
-use dataplane::policy::{PolicyBackend, PolicyConfig, PolicyError, PolicyTwin};
+use dataplane::policy::{PolicyBackend, PolicyConfig, PolicyError, PolicyReconciler, PolicyTwin};
 use dataplane::routes::{
     KernelState, Links, OpFailure, RouteBackend, RouteConfig, RouteError, RouteOp, RouteReconciler,
     RouteTwin,
@@ -223,8 +225,12 @@ pub struct Options {
     pub datastore: Option<Arc<dyn Datastore>>,
     /// The BgpManager's learned routes, standing in for it.
     pub learned: Option<RouteEdge>,
-    /// The route programmer's backend, instead of the route twin.
+    /// The programmers' backends, instead of the twins.
     pub route_backend: Option<Backend<RouteReconciler>>,
+    pub policy_backend: Option<Backend<PolicyReconciler>>,
+    pub link_backend: Option<Backend<LinkReconciler>>,
+    /// The route reconciler's configuration, instead of the default.
+    pub route_config: Option<RouteConfig>,
     /// Who the Calculator tells about BGP intents (nobody by default).
     pub bgp_intents: Option<Notice>,
 }
@@ -287,7 +293,8 @@ impl Node {
         bus.status.bind(status.clone());
         let (metrics, registry) = Metrics::new();
 
-        let mut route_input = RouteInput::new(RouteConfig::default(), outputs.routes.clone());
+        let route_config = options.route_config.unwrap_or_default();
+        let mut route_input = RouteInput::new(route_config, outputs.routes.clone());
         if let Some(learned) = &options.learned {
             route_input = route_input.with_learned(Arc::new(learned.clone()));
         }
@@ -309,7 +316,9 @@ impl Node {
                 "policy",
                 ProgrammerArgs {
                     input: PolicyInput::new(PolicyConfig::default(), outputs.policy.clone()),
-                    backend: Backend::twin(&policy),
+                    backend: options
+                        .policy_backend
+                        .unwrap_or_else(|| Backend::twin(&policy)),
                     bus: bus.clone(),
                     metrics: Some(metrics.clone()),
                 },
@@ -319,7 +328,9 @@ impl Node {
                 "links",
                 ProgrammerArgs {
                     input: LinkInput::new(LinkConfig::default(), outputs.interfaces.clone()),
-                    backend: Backend::twin(&links),
+                    backend: options
+                        .link_backend
+                        .unwrap_or_else(|| Backend::twin(&links)),
                     bus: bus.clone(),
                     metrics: Some(metrics.clone()),
                 },
