@@ -1,8 +1,9 @@
-//! calico-node's actors: the processes of one node (the datastore Syncer now; the Calculator,
-//! RouteProgrammer, PolicyProgrammer, LinkManager, BgpManager and StatusReporter to come) as
-//! ractor actors around the pure cores of `model`, `dataplane` and `bgp`, joined by a typed bus
-//! ([`bus`]) and kept running by a [`supervisor`]; its settings ([`config`]) and what it shows
-//! operators ([`observe`]: health, metrics, the status socket).
+//! calico-node's actors: the processes of one node (the datastore [`syncer`], the
+//! [`calculator`], the RouteProgrammer, PolicyProgrammer and LinkManager of [`programmer`];
+//! the BgpManager and StatusReporter to come) as ractor actors around the pure cores of
+//! `model`, `calc`, `dataplane` and `bgp`, joined by a typed bus ([`bus`]) and kept running by
+//! a [`supervisor`]; its settings ([`config`]) and what it shows operators ([`observe`]:
+//! health, metrics, the status socket).
 //!
 //! Owns: the data flow between those cores (datastore → calculation → dataplane and BGP), how
 //! changes are merged on the way (latest-wins desired state, see [`bus`]), and the restart of
