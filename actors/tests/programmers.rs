@@ -162,6 +162,8 @@ async fn a_deleted_workload_loses_its_route_its_neighbours_and_its_chains() {
 
 #[tokio::test(start_paused = true)]
 async fn nothing_is_programmed_before_the_calculator_is_in_sync() {
+    // The Syncer's first delivery carries the in-sync mark with the whole list, so the test
+    // delivers to the Calculator itself, holding the mark back.
     let node = Node::start(Options::default()).await;
     // A route of ours left by a previous run, and one of the administrator's.
     node.routes.with(|t| {

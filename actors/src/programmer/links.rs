@@ -74,3 +74,33 @@ impl Input for LinkInput {
 
     fn record(&self, _rec: &LinkReconciler, _metrics: &Metrics) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_configuration_removes_what_the_interface_had() {
+        let edge = InterfaceEdge::new();
+        let mut input = LinkInput::new(LinkConfig::default(), edge.clone());
+        let mut rec = input.load();
+        edge.push(
+            [("cali1".to_owned(), Some(InterfaceConfig::new("cali1")))],
+            false,
+        );
+        assert!(input.take(&mut rec));
+        assert_eq!(input.desired(&rec), 1);
+        assert_eq!(input.waiting_for(), Some("the datastore"));
+        // An rp_filter the kernel does not have: refused, and the old one is not kept.
+        edge.push(
+            [(
+                "cali1".to_owned(),
+                Some(InterfaceConfig::new("cali1").with_rp_filter(7)),
+            )],
+            true,
+        );
+        assert!(input.take(&mut rec));
+        assert_eq!(input.desired(&rec), 0);
+        assert_eq!(input.waiting_for(), None);
+    }
+}

@@ -64,3 +64,48 @@ impl Input for PolicyInput {
         metrics.set_policy_table(table.chains.len(), rules, table.sets.len());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use model::policy::{HostSettings, IpSet, IpSetKind, PolicyDelta};
+
+    use super::*;
+
+    fn set(id: &str, net: &str) -> PolicyDelta {
+        PolicyDelta::SetUpserted {
+            id: id.to_owned(),
+            set: IpSet {
+                selector: String::new(),
+                kind: IpSetKind::Nets(net.parse().into_iter().collect()),
+            },
+        }
+    }
+
+    #[test]
+    fn a_reload_from_the_snapshot_desires_what_the_deltas_built() {
+        let feed = PolicyFeed::new("h1");
+        let mut input = PolicyInput::new(PolicyConfig::default(), feed.clone());
+        let mut incremental = input.load();
+        feed.push(
+            [
+                PolicyDelta::Settings(HostSettings::default()),
+                set("s:a", "10.0.0.1/32"),
+                set("s:b", "10.0.0.2/32"),
+            ],
+            false,
+        );
+        assert!(input.take(&mut incremental));
+        feed.push([PolicyDelta::SetRemoved { id: "s:a".into() }], true);
+        assert!(input.take(&mut incremental));
+        assert_eq!(input.waiting_for(), None);
+
+        let mut restarted = input.clone();
+        let mut reloaded = restarted.load();
+        assert_eq!(reloaded.desired(), incremental.desired());
+        assert_eq!(restarted.waiting_for(), None);
+        assert!(
+            !restarted.take(&mut reloaded),
+            "the snapshot took everything"
+        );
+    }
+}
