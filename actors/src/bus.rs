@@ -22,13 +22,22 @@
 //! and notifies again on its next change, and a consumer that (re)starts is sent one notice
 //! after its address is bound, so it takes whatever is waiting.
 //!
-//! The other edges will do the same with their own keys: the Calculator's outputs to the
-//! RouteProgrammer, PolicyProgrammer, LinkManager and BgpManager are desired-state maps keyed by
-//! route destination, policy chain / IP set, workload interface and BGP peer, merged latest-wins
-//! between takes; the StatusReporter's input is a map keyed by what reports (this node's
-//! datastore sync, each reconciler, each BGP peer). A reconciler is handed the merged desired
-//! state and diffs it against the kernel itself (`dataplane`'s contract), so merging never loses
-//! a change it needs.
+//! The Calculator's outputs ([`CalculatorOutputs`]) are edges of the same shape:
+//!
+//! | edge | from → to | keyed by | type |
+//! |---|---|---|---|
+//! | routes | Calculator → RouteProgrammer | destination | [`RouteEdge`] |
+//! | interfaces | Calculator → LinkManager | interface name | [`InterfaceEdge`] |
+//! | policy | Calculator → PolicyProgrammer | (a queue of ordered deltas) | [`PolicyFeed`] |
+//! | BGP intents | Calculator → BgpManager | prefix | [`BgpFeed`] |
+//!
+//! Each also keeps the producer's whole desired state, not only what changed since the last
+//! take, and a `complete` flag (the datastore is in sync): a consumer that (re)starts takes a
+//! snapshot of everything, then the changes that follow. A reconciler is handed the merged
+//! desired state and diffs it against the kernel itself (`dataplane`'s contract), so merging
+//! never loses a change it needs. Policy deltas are the one output that must be applied in
+//! order, so that edge is a queue drained whole; the reconciler's dirty tracking merges them.
+//! The StatusReporter's input will be a map of the same shape keyed by what reports.
 //!
 //! # Addresses survive restarts
 //!
@@ -38,11 +47,52 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use dataplane::links::InterfaceConfig;
+use dataplane::routes::Route;
+use ipnet::IpNet;
 use ractor::{ActorRef, Message};
 
+pub mod bgp;
+pub mod desired;
 pub mod feed;
+pub mod policy;
 
+pub use bgp::{BgpBatch, BgpFeed};
+pub use desired::{Changes, DesiredEdge};
 pub use feed::{Delivery, FeedCounters, UpdateFeed};
+pub use policy::{PolicyBatch, PolicyFeed, PolicySnapshot};
+
+pub use crate::programmer::ProgrammerMsg;
+
+/// The Calculator → RouteProgrammer edge: this host's workload routes by destination. A
+/// BgpManager publishes its learned routes on an edge of the same type (see
+/// [`crate::programmer::LearnedRoutes`]), whose `complete` says BGP has converged.
+pub type RouteEdge = DesiredEdge<IpNet, Route>;
+
+/// The Calculator → LinkManager edge: this host's workload interfaces by name.
+pub type InterfaceEdge = DesiredEdge<String, InterfaceConfig>;
+
+/// The Calculator's output edges, built once per node before the actors (they outlive
+/// every restart of either side). Cloning shares them.
+#[derive(Debug, Clone)]
+pub struct CalculatorOutputs {
+    pub policy: PolicyFeed,
+    pub routes: RouteEdge,
+    pub interfaces: InterfaceEdge,
+    pub bgp: BgpFeed,
+}
+
+impl CalculatorOutputs {
+    /// Empty edges for host `hostname` (the policy's host).
+    pub fn new(hostname: &str) -> Self {
+        CalculatorOutputs {
+            policy: PolicyFeed::new(hostname),
+            routes: RouteEdge::new(),
+            interfaces: InterfaceEdge::new(),
+            bgp: BgpFeed::new(),
+        }
+    }
+}
 
 /// One key's new state, as the Syncer emits it and the Calculator takes it (the calculator's
 /// own input type: the key, and the resource now stored there with its `resourceVersion` set to
@@ -144,6 +194,37 @@ impl StatusTick {
     }
 }
 
+/// How a producer tells one consumer that its edge has something waiting, when the
+/// consumer's message type is not known where the producer is written: a cast of a fixed
+/// message to the consumer's current [`Addr`]. [`Notice::default`] tells nobody (every
+/// notice is "lost", so the edge keeps asking; nothing is lost, since the data is in the
+/// edge).
+#[derive(Clone, Default)]
+pub struct Notice(Option<Arc<dyn Fn() -> bool + Send + Sync>>);
+
+impl Notice {
+    /// A notice sent as `msg()` to whatever `addr` is bound to.
+    pub fn to<M: Message>(addr: &Addr<M>, msg: impl Fn() -> M + Send + Sync + 'static) -> Notice {
+        let addr = addr.clone();
+        Notice(Some(Arc::new(move || addr.cast(msg()))))
+    }
+
+    /// Sends the notice; `false` when nobody received it.
+    pub fn send(&self) -> bool {
+        self.0.as_ref().is_some_and(|f| f())
+    }
+}
+
+impl std::fmt::Debug for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Notice(bound)"
+        } else {
+            "Notice(nobody)"
+        })
+    }
+}
+
 /// The addresses of one node's actors, handed to each actor when it is built. Only the edges
 /// that exist so far are here; each new actor adds its address.
 #[derive(Debug, Clone, Default)]
@@ -152,6 +233,17 @@ pub struct Bus {
     pub calculator: Addr<CalculatorMsg>,
     /// The StatusReporter: every actor reports its health and state to it.
     pub status: Addr<StatusMsg>,
+    /// The RouteProgrammer: sent [`ProgrammerMsg::InputReady`] when its [`RouteEdge`] (or
+    /// its learned-routes edge) has something waiting.
+    pub routes: Addr<ProgrammerMsg>,
+    /// The PolicyProgrammer: sent [`ProgrammerMsg::InputReady`] by its [`PolicyFeed`].
+    pub policy: Addr<ProgrammerMsg>,
+    /// The LinkManager: sent [`ProgrammerMsg::InputReady`] by its [`InterfaceEdge`].
+    pub links: Addr<ProgrammerMsg>,
+    /// How the Calculator tells the BgpManager that the [`BgpFeed`] has intents waiting;
+    /// nobody until a BgpManager runs (its address and message are bound with
+    /// [`Notice::to`] when the node is assembled).
+    pub bgp_intents: Notice,
 }
 
 impl Bus {

@@ -1,8 +1,10 @@
-//! calico-node's actors: the processes of one node (the datastore Syncer now; the Calculator,
-//! RouteProgrammer, PolicyProgrammer, LinkManager, BgpManager and StatusReporter to come) as
-//! ractor actors around the pure cores of `model`, `dataplane` and `bgp`, joined by a typed bus
-//! ([`bus`]) and kept running by a [`supervisor`]; its settings ([`config`]) and what it shows
-//! operators ([`observe`]: health, metrics, the status socket).
+//! calico-node's actors: the processes of one node (the datastore [`syncer`], the
+//! [`calculator`], the RouteProgrammer, PolicyProgrammer and LinkManager of [`programmer`],
+//! the [`status`] reporter; the BgpManager to come) as ractor actors around the pure cores of
+//! `model`, `calc`, `dataplane` and `bgp`, joined by a typed bus ([`bus`]) and kept running by
+//! a [`supervisor`], assembled per host by [`node`] after [`startup`] registered the Node; its
+//! settings ([`config`]) and what it shows operators ([`observe`]: health, metrics, the status
+//! socket).
 //!
 //! Owns: the data flow between those cores (datastore → calculation → dataplane and BGP), how
 //! changes are merged on the way (latest-wins desired state, see [`bus`]), and the restart of
@@ -21,9 +23,11 @@
 
 pub mod backoff;
 pub mod bus;
+pub mod calculator;
 pub mod config;
 pub mod node;
 pub mod observe;
+pub mod programmer;
 pub mod startup;
 pub mod status;
 pub mod supervisor;

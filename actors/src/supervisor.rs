@@ -14,10 +14,12 @@
 //! - the Syncer re-lists the datastore and diffs the list against the view its consumer holds
 //!   (kept in the [`UpdateFeed`](crate::bus::UpdateFeed), which outlives it): downstream sees
 //!   exactly what changed meanwhile;
-//! - a consumer of a coalescing edge (the Calculator) is sent one notice after its address is
-//!   re-bound and takes whatever is waiting; what it had taken before is rebuilt from a fresh
-//!   snapshot (its feed's view is cleared and the Syncer restarted with it — to come with the
-//!   Calculator actor);
+//! - a consumer of a coalescing edge is sent one notice after its address is re-bound and
+//!   takes whatever is waiting; what it had taken before comes back from the edge: the
+//!   programmers' edges keep the Calculator's whole desired state, and a restarted programmer
+//!   starts from a snapshot of it ([`crate::programmer`]). The Calculator's own input is not
+//!   kept whole by the Syncer's feed: a restarted Calculator will need its feed's view cleared
+//!   and a re-list (still to come);
 //! - the reconcilers (routes, policy, links) re-read the kernel and converge on the desired
 //!   state they are handed again; they never flush what they find (`dataplane`'s contract), so
 //!   a restart does not interrupt traffic.

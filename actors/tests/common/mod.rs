@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod node;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
