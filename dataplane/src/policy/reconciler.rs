@@ -283,18 +283,18 @@ impl PolicyReconciler {
         self.next_refresh = Some(now + self.refresh_interval);
     }
 
-    /// Whether the kernel should be read now (never read, or the refresh interval passed).
+    /// Whether the kernel should be read now (never read, or the refresh interval passed),
+    /// and no failure asks to wait first.
     pub fn wants_read(&self, now: Instant) -> bool {
-        self.kernel.is_none() || self.next_refresh.is_some_and(|t| now >= t)
+        (self.kernel.is_none() || self.next_refresh.is_some_and(|t| now >= t))
+            && self.backoff.ready(now)
     }
 
-    /// When the reconciler next needs a [`Self::sync`] without new input: a refresh or a
-    /// retry.
+    /// When the reconciler next needs a [`Self::sync`] without new input: the retry after a
+    /// failure while one is pending (nothing, read or write, happens before it), else the
+    /// refresh.
     pub fn next_wakeup(&self) -> Option<Instant> {
-        match (self.next_refresh, self.backoff.not_before()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.backoff.not_before().or(self.next_refresh)
     }
 
     /// Whether nothing is left to apply.
@@ -317,8 +317,10 @@ impl PolicyReconciler {
             Some(k) => self.diff(k),
         };
         if tx.is_none() {
+            // The kernel holds the desired table: whatever failed before is over.
             self.dirty = Dirty::default();
             self.compare_all = false;
+            self.backoff.succeeded();
         }
         tx
     }

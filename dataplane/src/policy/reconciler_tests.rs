@@ -102,3 +102,49 @@ fn a_refused_transaction_is_retried_after_backoff_then_the_table_is_rebuilt() {
         dp.seen[1]
     );
 }
+
+/// A backend whose reads fail while `fail_reads` is above zero.
+struct FlakyReads {
+    twin: PolicyTwin,
+    fail_reads: u32,
+}
+
+impl PolicyBackend for FlakyReads {
+    fn apply(&mut self, tx: &Transaction) -> Result<(), PolicyError> {
+        PolicyBackend::apply(&mut self.twin, tx)
+    }
+    fn read(&mut self) -> Result<Option<Observed>, PolicyError> {
+        if self.fail_reads > 0 {
+            self.fail_reads -= 1;
+            return Err(PolicyError::Rejected {
+                stderr: "netlink: Error: Could not process rule".into(),
+            });
+        }
+        PolicyBackend::read(&mut self.twin)
+    }
+}
+
+#[test]
+fn a_failed_read_followed_by_nothing_to_do_clears_the_backoff() {
+    let t0 = Instant::now();
+    let mut dp = FlakyReads {
+        twin: PolicyTwin::new(),
+        fail_reads: 0,
+    };
+    let mut p = PolicyReconciler::new(PolicyConfig::default());
+    p.set_host_policy(&host_policy(&["cali1"]));
+    p.set_complete();
+    p.sync(&mut dp, t0).unwrap();
+    assert!(p.in_sync());
+    // The refresh read fails once, then succeeds with the table as desired.
+    let refresh = p.next_wakeup().unwrap();
+    dp.fail_reads = 1;
+    assert!(p.sync(&mut dp, refresh).is_err());
+    let retry = p.next_wakeup().unwrap();
+    assert!(retry > refresh, "the read is retried after a delay");
+    let report = p.sync(&mut dp, retry).unwrap();
+    assert_eq!(report.ops, 0, "nothing to change");
+    // No retry is pending any more: the next wake-up is the next refresh, in the future.
+    assert_eq!(p.failures(), 0);
+    assert!(p.next_wakeup().unwrap() > retry + Duration::from_secs(60));
+}
