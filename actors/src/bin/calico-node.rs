@@ -13,6 +13,7 @@ use actors::config::{NodeConfig, host};
 use actors::node::{Node, NodeDeps, NodeSpec};
 use actors::observe::http::{Endpoints, serve};
 use actors::observe::status_socket;
+use actors::programmer::{kernel_links, kernel_policy, kernel_routes};
 use actors::startup::{RegisterError, register, store};
 use anyhow::{Context, Result};
 use dataplane::netns::NetnsRef;
@@ -94,6 +95,9 @@ async fn run(config: NodeConfig) -> Result<()> {
         },
         NodeDeps {
             datastore: datastore.clone(),
+            routes: kernel_routes(NetnsRef::Current),
+            policy: kernel_policy(NetnsRef::Current),
+            links: kernel_links(NetnsRef::Current),
         },
     )
     .await
