@@ -5,9 +5,12 @@
 //! This library holds the test topology ([`topology`]) and the traffic probes ([`probe`]):
 //! real TCP connections, UDP exchanges and pings between namespaces; and the BGP lab
 //! ([`bgp_lab`]), the foreign daemons in it ([`daemons`]), our speaker as the labs start it
-//! ([`speaker`]), and the two BGP benchmark workloads ([`ingest`], [`fanout`]).
+//! ([`speaker`]), and the two BGP benchmark workloads ([`ingest`], [`fanout`]); and a whole
+//! Calico cluster run as an operator runs one ([`calico_cluster`]: etcd, hosts running the
+//! real calico-node, workloads plumbed as the CNI plugin does).
 
 pub mod bgp_lab;
+pub mod calico_cluster;
 pub mod cluster;
 pub mod daemons;
 pub mod fanout;

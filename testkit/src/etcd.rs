@@ -56,6 +56,8 @@ pub struct EtcdCluster {
     members: Vec<Member>,
     /// Extra command-line arguments for every member (TLS, for example).
     extra_args: Vec<String>,
+    /// The network namespace (`ip netns` name) the members run in; `None`: this process's.
+    netns: Option<String>,
 }
 
 /// A single-member etcd.
@@ -85,6 +87,21 @@ impl EtcdCluster {
         Self::start_cluster_with_args(1, extra_args, scheme)
     }
 
+    /// A single-member etcd inside network namespace `netns` (an `ip netns` name), serving
+    /// clients on `host` (an address of that namespace) so that other namespaces reach it.
+    pub fn start_in_netns(
+        netns: &str,
+        host: &str,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let mut attempt = 1;
+        loop {
+            match Self::try_start(1, &[], "http", host, Some(netns)) {
+                Err(e) if attempt < 3 && !e.is::<NotInstalled>() => attempt += 1,
+                result => return result,
+            }
+        }
+    }
+
     fn start_cluster_with_args(
         n: usize,
         extra_args: &[String],
@@ -93,7 +110,7 @@ impl EtcdCluster {
         const ATTEMPTS: usize = 3;
         let mut attempt = 1;
         loop {
-            match Self::try_start_cluster(n, extra_args, scheme) {
+            match Self::try_start(n, extra_args, scheme, "127.0.0.1", None) {
                 Err(e) if attempt < ATTEMPTS && !e.is::<NotInstalled>() => {
                     eprintln!("etcd start attempt {attempt} failed ({e}); retrying on new ports");
                     attempt += 1;
@@ -103,10 +120,12 @@ impl EtcdCluster {
         }
     }
 
-    fn try_start_cluster(
+    fn try_start(
         n: usize,
         extra_args: &[String],
         scheme: &str,
+        host: &str,
+        netns: Option<&str>,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let binary = etcd_binary().ok_or(NotInstalled)?;
         let dir = tempfile::Builder::new().prefix("calico-etcd-").tempdir()?;
@@ -114,8 +133,8 @@ impl EtcdCluster {
         for i in 0..n {
             members.push(Member {
                 name: format!("m{i}"),
-                client_url: format!("{scheme}://127.0.0.1:{}", free_port()?),
-                peer_url: format!("http://127.0.0.1:{}", free_port()?),
+                client_url: format!("{scheme}://{host}:{}", free_port()?),
+                peer_url: format!("http://{host}:{}", free_port()?),
                 metrics_url: match scheme {
                     "http" => None,
                     _ => Some(format!("http://127.0.0.1:{}", free_port()?)),
@@ -128,6 +147,7 @@ impl EtcdCluster {
             dir,
             members,
             extra_args: extra_args.to_vec(),
+            netns: netns.map(str::to_owned),
         };
         for i in 0..n {
             cluster.spawn(i, true)?;
@@ -155,7 +175,15 @@ impl EtcdCluster {
                 .join(format!("{}.log", self.members[i].name)),
         )?;
         let m = &mut self.members[i];
-        let mut cmd = Command::new(&self.binary);
+        let mut cmd = match &self.netns {
+            // `ip netns exec` execs etcd in place: the child is etcd itself.
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&self.binary);
+                c
+            }
+            None => Command::new(&self.binary),
+        };
         if let Some(url) = &m.metrics_url {
             cmd.arg("--listen-metrics-urls").arg(url);
         }
@@ -212,8 +240,10 @@ impl EtcdCluster {
                 )
                 .into());
             }
-            if let Ok(body) = http_get(&addr, "/health")
-                && body.contains("\"health\":\"true\"")
+            if let Ok(body) = in_netns(self.netns.as_deref(), {
+                let addr = addr.clone();
+                move || http_get(&addr, "/health")
+            }) && body.contains("\"health\":\"true\"")
             {
                 return Ok(());
             }
@@ -274,4 +304,26 @@ fn http_get(addr: &str, path: &str) -> std::io::Result<String> {
     let mut out = String::new();
     s.read_to_string(&mut out)?;
     Ok(out)
+}
+
+/// Runs `f` on a thread inside network namespace `netns` (an `ip netns` name), or here.
+fn in_netns<T: Send + 'static>(
+    netns: Option<&str>,
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    let Some(ns) = netns else {
+        return f();
+    };
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::open(&path)?;
+        // SAFETY: setns on a file descriptor we own, for this thread only.
+        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        f()
+    })
+    .join()
+    .map_err(|_| std::io::Error::other("etcd health check thread panicked"))?
 }
