@@ -80,10 +80,6 @@ fn one_host_programs_workloads_and_follows_policy_changes() {
             &endpoint,
             &HostOptions {
                 no_bgp: true,
-                env: vec![(
-                    "RUST_LOG".into(),
-                    "debug,hyper=info,h2=info,tonic=info,tower=info".into(),
-                )],
                 ..HostOptions::default()
             },
         )
