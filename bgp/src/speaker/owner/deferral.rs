@@ -79,8 +79,11 @@ where
         let Some(waiting) = d.waiting.get_mut(&address) else {
             return;
         };
-        let n = self.peers.get(&address).and_then(|p| p.negotiated.as_ref());
-        let sends_end_of_rib = |n: &&Box<crate::session::Negotiated>| {
+        let n = self
+            .peers
+            .get(&address)
+            .and_then(|p| p.negotiated.as_deref());
+        let sends_end_of_rib = |n: &&crate::session::Negotiated| {
             n.graceful_restart.as_ref().is_some_and(|gr| !gr.restarting)
         };
         match n.filter(sends_end_of_rib) {
