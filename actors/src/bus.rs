@@ -22,11 +22,13 @@
 //! and notifies again on its next change, and a consumer that (re)starts is sent one notice
 //! after its address is bound, so it takes whatever is waiting.
 //!
-//! The other edges will do the same with their own keys: the Calculator's outputs to the
-//! RouteProgrammer, PolicyProgrammer, LinkManager and BgpManager are desired-state maps keyed by
-//! route destination, policy chain / IP set, workload interface and BGP peer, merged latest-wins
-//! between takes; the StatusReporter's input is a map keyed by what reports (this node's
-//! datastore sync, each reconciler, each BGP peer). A reconciler is handed the merged desired
+//! The other edges do the same with their own keys: the Calculator → BgpManager edge
+//! ([`BgpIntentFeed`]) is keyed by identity, policy, prefix and peer; the BgpManager →
+//! RouteProgrammer edge ([`LearnedRouteFeed`]: routes learned over BGP, and whether they are
+//! complete) by route destination. The Calculator's outputs to the RouteProgrammer,
+//! PolicyProgrammer and LinkManager will be desired-state maps keyed by route destination,
+//! policy chain / IP set and workload interface; the StatusReporter's input is a map keyed by
+//! what reports (this node's datastore sync, each reconciler, the BGP speaker). A reconciler is handed the merged desired
 //! state and diffs it against the kernel itself (`dataplane`'s contract), so merging never loses
 //! a change it needs.
 //!
@@ -40,9 +42,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use ractor::{ActorRef, Message};
 
+pub mod bgp_intents;
 pub mod feed;
+pub mod learned;
 
+pub use bgp_intents::{BgpDelivery, BgpDesired, BgpIntentFeed};
 pub use feed::{Delivery, FeedCounters, UpdateFeed};
+pub use learned::{LearnedCounters, LearnedRouteFeed, LearnedRoutes};
+
+use crate::bgp::BgpManagerMsg;
 
 /// One key's new state, as the Syncer emits it and the Calculator takes it (the calculator's
 /// own input type: the key, and the resource now stored there with its `resourceVersion` set to
@@ -54,6 +62,15 @@ pub use calc::Update;
 pub enum CalculatorMsg {
     /// The Syncer's [`UpdateFeed`] has updates (or the in-sync mark) waiting: take them.
     DatastoreReady,
+}
+
+/// Messages to the RouteProgrammer (the actor around `dataplane`'s route reconciler). Only
+/// the BgpManager's notice so far; the Calculator's will join it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteProgrammerMsg {
+    /// The BgpManager's [`LearnedRouteFeed`] has route changes (or the complete mark)
+    /// waiting: take them ([`LearnedRouteFeed::take`]).
+    LearnedRoutesReady,
 }
 
 /// The current [`ActorRef`] of one actor, re-bound by its supervisor's start closure each time
@@ -140,6 +157,10 @@ pub struct Bus {
     pub calculator: Addr<CalculatorMsg>,
     /// The StatusReporter: every actor reports its health and state to it.
     pub status: Addr<StatusMsg>,
+    /// The BgpManager: fed by the Calculator through a [`BgpIntentFeed`].
+    pub bgp: Addr<BgpManagerMsg>,
+    /// The RouteProgrammer: fed by the BgpManager through a [`LearnedRouteFeed`].
+    pub routes: Addr<RouteProgrammerMsg>,
 }
 
 impl Bus {

@@ -20,6 +20,7 @@
 //!   absent.
 
 pub mod backoff;
+pub mod bgp;
 pub mod bus;
 pub mod config;
 pub mod observe;
