@@ -50,6 +50,10 @@ fn free_port(address: IpAddr) -> u16 {
 }
 
 async fn node(last: u8, secrets: SecretsDir) -> Node {
+    node_with(last, secrets, Duration::from_secs(30)).await
+}
+
+async fn node_with(last: u8, secrets: SecretsDir, selection_deferral: Duration) -> Node {
     let address = loopback(last);
     let intents = BgpIntentFeed::new();
     let routes = LearnedRouteFeed::new();
@@ -76,7 +80,7 @@ async fn node(last: u8, secrets: SecretsDir) -> Node {
         secrets,
         next_hops: NextHops::default(),
         wall_clock: WallClock::new(|| 1_700_000_000),
-        selection_deferral: Duration::from_secs(30),
+        selection_deferral,
         status_interval: Duration::from_millis(500),
     };
     let (manager, _) = ractor::Actor::spawn(None, BgpManager::new(), args)
@@ -374,4 +378,49 @@ async fn stopping_the_manager_detaches_so_the_peer_keeps_our_routes() {
         learned.routes.contains_key(&net("10.65.4.1/32")),
         "B dropped A's route: {learned:?}"
     );
+}
+
+#[tokio::test]
+async fn learned_routes_are_complete_once_every_peer_sent_end_of_rib_or_the_deferral_passed() {
+    let a = node(21, SecretsDir::none()).await;
+    let b = node_with(22, SecretsDir::none(), Duration::from_secs(2)).await;
+    let absent = node(23, SecretsDir::none()).await;
+    absent.manager.stop(None);
+    b.push(vec![
+        BgpIntent::Identity(Some(b.identity(22))),
+        BgpIntent::Policy(pool_policy()),
+        BgpIntent::PeerUpserted(Box::new(b.session_to(&a, None))),
+    ]);
+    b.wait_status("a report", |s| s.bgp.is_some()).await;
+    a.push(vec![
+        BgpIntent::Identity(Some(a.identity(21))),
+        BgpIntent::Policy(pool_policy()),
+        BgpIntent::Originate(prefix("10.65.5.1/32")),
+        BgpIntent::PeerUpserted(Box::new(a.session_to(&b, None))),
+    ]);
+    // B's only peer is A: complete comes after A's table.
+    b.wait_learned("complete", |l| l.complete).await;
+    let trace = read_shared(&b.learned, |l| l.trace.clone());
+    let route = trace.iter().position(|t| t.contains("+10.65.5.1/32"));
+    let complete = trace.iter().position(|t| t.ends_with("complete"));
+    assert!(
+        route.is_some() && route < complete,
+        "complete before A's route: {trace:?}"
+    );
+
+    // C's only peer never answers: complete only once C's selection deferral (2 s) has
+    // passed, not before.
+    let c = node_with(24, SecretsDir::none(), Duration::from_secs(2)).await;
+    c.push(vec![
+        BgpIntent::Identity(Some(c.identity(24))),
+        BgpIntent::Policy(pool_policy()),
+        BgpIntent::PeerUpserted(Box::new(c.session_to(&absent, None))),
+    ]);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        !read_shared(&c.learned, |l| l.complete),
+        "complete without the peer"
+    );
+    c.wait_learned("complete after the deferral", |l| l.complete)
+        .await;
 }

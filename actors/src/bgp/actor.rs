@@ -349,6 +349,7 @@ impl<T: BgpTransport> BgpManagerState<T> {
             prefixes = start.prefixes.len(),
             "starting the BGP speaker"
         );
+        let deferral = start.config.selection_deferral;
         let mut speaker = speaker::spawn(
             start.config,
             start.policy,
@@ -361,9 +362,14 @@ impl<T: BgpTransport> BgpManagerState<T> {
         }
         let (_, closed) = tokio::sync::mpsc::channel(1);
         let events = std::mem::replace(&mut speaker.events, closed);
-        let waits_for_peers = start.peers.iter().any(|p| {
-            p.settings.session.restarting && p.settings.session.graceful_restart_time.is_some()
-        });
+        let initial_phase = InitialPhase {
+            waiting: start
+                .peers
+                .iter()
+                .map(|p| (p.key.address, p.settings.session.families))
+                .collect(),
+            deadline: tokio::time::Instant::now() + deferral,
+        };
         let drain = Drain {
             events,
             routes: self.args.routes.clone(),
@@ -372,11 +378,7 @@ impl<T: BgpTransport> BgpManagerState<T> {
             refresh_pending: Arc::clone(&self.refresh_pending),
             next_hops: self.args.next_hops.clone(),
             stale: self.args.routes.destinations(),
-            initial_phase: if waits_for_peers {
-                InitialPhase::EndsAtDeferralOver
-            } else {
-                InitialPhase::EndsAtStart
-            },
+            initial_phase: Some(initial_phase),
             generation: self.generation,
         };
         let mut running = Running {

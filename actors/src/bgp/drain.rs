@@ -3,36 +3,41 @@
 //!
 //! - `Best`: the learned routes, translated ([`learned_route`]), into the
 //!   [`LearnedRouteFeed`] (a map keyed by destination), the RouteProgrammer notified;
-//! - `DeferralOver` (the speaker's own end of its initial phase: every restarting peer sent
-//!   End-of-RIB, or the selection deferral ran out): the feed's routes this speaker did not
-//!   learn again are removed (they came from an earlier speaker, and no peer has them any
-//!   more), and the feed is marked complete. A speaker started without restarting peers
-//!   ends its initial phase at once;
+//! - `EndOfRib`: the speaker's initial phase is over when every peer it started with has sent
+//!   End-of-RIB for each family configured (its routes are in), or when the selection
+//!   deferral has passed since the start (a peer that is down, or sends none); a speaker
+//!   started without peers is over at once. Then the feed's routes this speaker did not learn
+//!   again are removed (they came from an earlier speaker, and no peer has them any more),
+//!   and the feed is marked complete. (`DeferralOver` is the speaker's own wait for the same
+//!   End-of-RIBs before announcing, which skips peers restarting with it; the routes wait
+//!   for those too.)
 //! - `PeerUp`, `PeerDown`, `DeferralOver`: the manager is asked to refresh its status report
 //!   (one notice outstanding at most);
 //! - the end of the channel (the speaker ended without being told to): the manager is told.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use bgp::codec::FamilySet;
 use bgp::speaker::Event;
 use ipnet::IpNet;
 use ractor::ActorRef;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::actor::{BgpManagerMsg, step_refresh, step_speaker_ended};
 use super::routes::{NextHops, learned_route};
 use crate::bus::{Addr, LearnedRouteFeed, RouteProgrammerMsg};
 
-/// When the speaker's initial phase ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum InitialPhase {
-    /// At once: no restarting peer to wait for.
-    EndsAtStart,
-    /// At the speaker's `DeferralOver`.
-    EndsAtDeferralOver,
+/// The speaker's initial phase: the End-of-RIBs still awaited, and until when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct InitialPhase {
+    /// Per peer the families whose End-of-RIB has not come.
+    pub waiting: BTreeMap<IpAddr, FamilySet>,
+    pub deadline: Instant,
 }
 
 pub(super) struct Drain {
@@ -45,7 +50,8 @@ pub(super) struct Drain {
     pub next_hops: NextHops,
     /// The feed's destinations when the speaker started, not learned again yet.
     pub stale: BTreeSet<IpNet>,
-    pub initial_phase: InitialPhase,
+    /// `None` once over.
+    pub initial_phase: Option<InitialPhase>,
     /// The speaker's generation, for the manager to tell its speakers apart.
     pub generation: u64,
 }
@@ -56,10 +62,30 @@ impl Drain {
     }
 
     async fn run(mut self) {
-        if self.initial_phase == InitialPhase::EndsAtStart {
+        if self
+            .initial_phase
+            .as_ref()
+            .is_some_and(|p| p.waiting.is_empty())
+        {
             self.initial_phase_over();
         }
-        while let Some(event) = self.events.recv().await {
+        loop {
+            let deadline = self.initial_phase.as_ref().map(|p| p.deadline);
+            let event = tokio::select! {
+                biased;
+                event = self.events.recv() => event,
+                () = sleep_until(deadline) => {
+                    tracing::warn!(
+                        waiting = ?self.initial_phase.as_ref().map(|p| p.waiting.keys().collect::<Vec<_>>()),
+                        "BGP peers did not all send End-of-RIB within the selection deferral"
+                    );
+                    self.initial_phase_over();
+                    continue;
+                }
+            };
+            let Some(event) = event else {
+                break;
+            };
             match event {
                 Event::Best(changes) => {
                     let routes: Vec<_> = changes
@@ -73,15 +99,27 @@ impl Drain {
                     self.notify_routes(notify);
                 }
                 Event::PeerUp { .. } | Event::PeerDown { .. } => self.refresh(),
-                Event::EndOfRib { .. } => {}
+                Event::EndOfRib {
+                    address, family, ..
+                } => {
+                    let Some(phase) = self.initial_phase.as_mut() else {
+                        continue;
+                    };
+                    if let Some(missing) = phase.waiting.get_mut(&address) {
+                        missing.remove(family);
+                        if missing.is_empty() {
+                            phase.waiting.remove(&address);
+                        }
+                    }
+                    if phase.waiting.is_empty() {
+                        self.initial_phase_over();
+                    }
+                }
                 Event::DeferralOver { timed_out } => {
                     if timed_out {
                         tracing::warn!(
                             "BGP selection deferral ran out before every peer sent End-of-RIB"
                         );
-                    }
-                    if self.initial_phase == InitialPhase::EndsAtDeferralOver {
-                        self.initial_phase_over();
                     }
                     self.refresh();
                 }
@@ -93,6 +131,9 @@ impl Drain {
     }
 
     fn initial_phase_over(&mut self) {
+        if self.initial_phase.take().is_none() {
+            return;
+        }
         let stale = std::mem::take(&mut self.stale);
         if !stale.is_empty() {
             tracing::info!(
@@ -122,5 +163,12 @@ impl Drain {
         {
             self.refresh_pending.store(false, Ordering::SeqCst);
         }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }

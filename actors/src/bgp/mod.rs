@@ -26,9 +26,10 @@
 //! - A task per speaker drains its events all the time (the speaker stops reading from its
 //!   peers when its event channel is full), straight into bounded places: learned best
 //!   routes into the [`LearnedRouteFeed`](crate::bus::LearnedRouteFeed) (a map keyed by
-//!   destination; [`learned_route`] and [`NextHops`] make the kernel route), the end of the
-//!   speaker's initial phase into the feed's *complete* mark, session changes into one
-//!   refresh notice to the manager.
+//!   destination; [`learned_route`] and [`NextHops`] make the kernel route), the peers'
+//!   End-of-RIBs into the feed's *complete* mark (every peer the speaker started with sent
+//!   End-of-RIB, or the selection deferral passed; at once without peers), session changes
+//!   into one refresh notice to the manager.
 //! - Stopping the manager (calico-node's SIGTERM, or its supervisor stopping) detaches the
 //!   speaker: peers keep our routes for our restart time, the kernel keeps theirs, and the
 //!   next start re-announces (graceful restart). A manager that fails does the same (its

@@ -9,10 +9,10 @@
 //!   see `crate::bgp::NextHops`). The latest value wins: a destination changed many times
 //!   between two takes is delivered once, and one learned and lost between two takes is not
 //!   delivered at all.
-//! - *Complete* means the routes the BGP peers are going to teach after a start are in:
-//!   the speaker's initial phase is over (after our restart, every restarting peer sent
-//!   End-of-RIB, or the selection deferral ran out), with the configuration complete. It
-//!   is set once and never unset. With `CALICO_NETWORKING_BACKEND=none` the feed is
+//! - *Complete* means the routes the BGP peers are going to teach after a start are in: the
+//!   configuration is complete (the Calculator's in-sync) and every peer the speaker started
+//!   with has sent End-of-RIB for each of its families, or the selection deferral has passed
+//!   (a peer that is down). It is set once and never unset. With `CALICO_NETWORKING_BACKEND=none` the feed is
 //!   complete from the start ([`LearnedRouteFeed::without_bgp`]).
 //!
 //! # What the consumer (the RouteProgrammer) does

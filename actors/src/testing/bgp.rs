@@ -19,25 +19,27 @@ use crate::bus::{Addr, LearnedRouteFeed, LearnedRoutes, RouteProgrammerMsg, Stat
 pub struct LearnedRecording {
     pub routes: BTreeMap<IpNet, Route>,
     pub complete: bool,
-    /// Every change in order: `+DST via GW`, `-DST`, `complete`.
+    /// Every change in order, with the milliseconds of tokio time since the recorder
+    /// started: `@MS +DST TARGET`, `@MS -DST`, `@MS complete`.
     pub trace: Vec<String>,
     /// Broken promises: a removal of a destination not held, `complete` going back.
     pub violations: Vec<String>,
 }
 
 impl LearnedRecording {
-    fn apply(&mut self, taken: LearnedRoutes) {
+    fn apply(&mut self, taken: LearnedRoutes, elapsed: Duration) {
+        let at = elapsed.as_millis();
         for change in taken.changes {
             match change {
                 RouteIntent::Upsert(r) => {
-                    self.trace.push(format!("+{} {:?}", r.dst, r.target));
+                    self.trace.push(format!("@{at} +{} {:?}", r.dst, r.target));
                     self.routes.insert(r.dst, r);
                 }
                 RouteIntent::Remove(dst) => {
                     if self.routes.remove(&dst).is_none() {
                         self.violations.push(format!("removal of {dst}, not held"));
                     }
-                    self.trace.push(format!("-{dst}"));
+                    self.trace.push(format!("@{at} -{dst}"));
                 }
             }
         }
@@ -45,7 +47,7 @@ impl LearnedRecording {
             self.violations.push("complete went back".into());
         }
         if taken.complete && !self.complete {
-            self.trace.push("complete".into());
+            self.trace.push(format!("@{at} complete"));
         }
         self.complete = taken.complete;
     }
@@ -103,38 +105,48 @@ impl RouteRecorder {
     }
 }
 
+/// A [`RouteRecorder`]'s state.
+pub struct RouteRecorderState {
+    args: RouteRecorderArgs,
+    started: Instant,
+}
+
 impl Actor for RouteRecorder {
     type Msg = RouteProgrammerMsg;
-    type State = RouteRecorderArgs;
+    type State = RouteRecorderState;
     type Arguments = RouteRecorderArgs;
 
     async fn pre_start(
         &self,
         _myself: ActorRef<RouteProgrammerMsg>,
         args: RouteRecorderArgs,
-    ) -> Result<RouteRecorderArgs, ActorProcessingErr> {
+    ) -> Result<RouteRecorderState, ActorProcessingErr> {
         let all = args.feed.take_all();
         args.recording
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .apply(all);
-        Ok(args)
+            .apply(all, Duration::ZERO);
+        Ok(RouteRecorderState {
+            args,
+            started: Instant::now(),
+        })
     }
 
     async fn handle(
         &self,
         _myself: ActorRef<RouteProgrammerMsg>,
         msg: RouteProgrammerMsg,
-        state: &mut RouteRecorderArgs,
+        state: &mut RouteRecorderState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             RouteProgrammerMsg::LearnedRoutesReady => {
-                if let Some(taken) = state.feed.take() {
+                if let Some(taken) = state.args.feed.take() {
                     state
+                        .args
                         .recording
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .apply(taken);
+                        .apply(taken, state.started.elapsed());
                 }
             }
         }
