@@ -61,6 +61,7 @@ update-golden:
 sim:
     cargo run --release --locked -p sim --bin calico-sim -- watch-resume --seeds ${CALICO_SIM_SEEDS:-200}
     cargo run --release --locked -p sim --bin calico-sim -- syncer --seeds ${CALICO_SIM_SEEDS:-200}
+    cargo run --release --locked -p sim --bin calico-sim -- bgp --seeds ${CALICO_SIM_SEEDS:-200}
 
 # Every benchmark (criterion and programs; each records its rows with what each timer covers
 # and the baseline measured in the same run), then one table of all rows (benchmark, what,

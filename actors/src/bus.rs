@@ -29,7 +29,8 @@
 //! | routes | Calculator → RouteProgrammer | destination | [`RouteEdge`] |
 //! | interfaces | Calculator → LinkManager | interface name | [`InterfaceEdge`] |
 //! | policy | Calculator → PolicyProgrammer | (a queue of ordered deltas) | [`PolicyFeed`] |
-//! | BGP intents | Calculator → BgpManager | prefix | [`BgpFeed`] |
+//! | BGP intents | Calculator → BgpManager | identity, policy, prefix, peer | [`BgpIntentFeed`] |
+//! | learned routes | BgpManager → RouteProgrammer | destination | [`LearnedRouteFeed`] |
 //!
 //! Each also keeps the producer's whole desired state, not only what changed since the last
 //! take, and a `complete` flag (the datastore is in sync): a consumer that (re)starts takes a
@@ -52,21 +53,24 @@ use dataplane::routes::Route;
 use ipnet::IpNet;
 use ractor::{ActorRef, Message};
 
-pub mod bgp;
+pub mod bgp_intents;
 pub mod desired;
 pub mod feed;
+pub mod learned;
 pub mod policy;
 
-pub use bgp::{BgpBatch, BgpFeed};
+pub use bgp_intents::{BgpDelivery, BgpDesired, BgpIntentFeed};
 pub use desired::{Changes, DesiredEdge};
 pub use feed::{Delivery, FeedCounters, UpdateFeed};
+pub use learned::{LearnedBatch, LearnedCounters, LearnedRouteFeed};
 pub use policy::{PolicyBatch, PolicyFeed, PolicySnapshot};
 
+pub use crate::bgp::BgpManagerMsg;
 pub use crate::programmer::ProgrammerMsg;
 
-/// The Calculator → RouteProgrammer edge: this host's workload routes by destination. A
-/// BgpManager publishes its learned routes on an edge of the same type (see
-/// [`crate::programmer::LearnedRoutes`]), whose `complete` says BGP has converged.
+/// The Calculator → RouteProgrammer edge: this host's workload routes by destination. The
+/// BgpManager's learned routes come on a [`LearnedRouteFeed`], whose `complete` says BGP has
+/// converged (both are sources of [`crate::programmer::LearnedBatch`]' shape).
 pub type RouteEdge = DesiredEdge<IpNet, Route>;
 
 /// The Calculator → LinkManager edge: this host's workload interfaces by name.
@@ -79,7 +83,7 @@ pub struct CalculatorOutputs {
     pub policy: PolicyFeed,
     pub routes: RouteEdge,
     pub interfaces: InterfaceEdge,
-    pub bgp: BgpFeed,
+    pub bgp: BgpIntentFeed,
 }
 
 impl CalculatorOutputs {
@@ -89,7 +93,7 @@ impl CalculatorOutputs {
             policy: PolicyFeed::new(hostname),
             routes: RouteEdge::new(),
             interfaces: InterfaceEdge::new(),
-            bgp: BgpFeed::new(),
+            bgp: BgpIntentFeed::new(),
         }
     }
 }
@@ -194,37 +198,6 @@ impl StatusTick {
     }
 }
 
-/// How a producer tells one consumer that its edge has something waiting, when the
-/// consumer's message type is not known where the producer is written: a cast of a fixed
-/// message to the consumer's current [`Addr`]. [`Notice::default`] tells nobody (every
-/// notice is "lost", so the edge keeps asking; nothing is lost, since the data is in the
-/// edge).
-#[derive(Clone, Default)]
-pub struct Notice(Option<Arc<dyn Fn() -> bool + Send + Sync>>);
-
-impl Notice {
-    /// A notice sent as `msg()` to whatever `addr` is bound to.
-    pub fn to<M: Message>(addr: &Addr<M>, msg: impl Fn() -> M + Send + Sync + 'static) -> Notice {
-        let addr = addr.clone();
-        Notice(Some(Arc::new(move || addr.cast(msg()))))
-    }
-
-    /// Sends the notice; `false` when nobody received it.
-    pub fn send(&self) -> bool {
-        self.0.as_ref().is_some_and(|f| f())
-    }
-}
-
-impl std::fmt::Debug for Notice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Notice(bound)"
-        } else {
-            "Notice(nobody)"
-        })
-    }
-}
-
 /// The addresses of one node's actors, handed to each actor when it is built. Only the edges
 /// that exist so far are here; each new actor adds its address.
 #[derive(Debug, Clone, Default)]
@@ -240,10 +213,9 @@ pub struct Bus {
     pub policy: Addr<ProgrammerMsg>,
     /// The LinkManager: sent [`ProgrammerMsg::InputReady`] by its [`InterfaceEdge`].
     pub links: Addr<ProgrammerMsg>,
-    /// How the Calculator tells the BgpManager that the [`BgpFeed`] has intents waiting;
-    /// nobody until a BgpManager runs (its address and message are bound with
-    /// [`Notice::to`] when the node is assembled).
-    pub bgp_intents: Notice,
+    /// The BgpManager: sent [`BgpManagerMsg::IntentsReady`] by the Calculator when its
+    /// [`BgpIntentFeed`] has intents waiting; unbound when no BgpManager runs.
+    pub bgp: Addr<BgpManagerMsg>,
 }
 
 impl Bus {

@@ -39,7 +39,7 @@ pub struct CalculatorArgs {
     pub feed: UpdateFeed,
     /// The edges to the programmers and the BgpManager.
     pub outputs: CalculatorOutputs,
-    /// The consumers' addresses (`routes`, `policy`, `links`, `bgp_intents`) and `status`.
+    /// The consumers' addresses (`routes`, `policy`, `links`, `bgp`) and `status`.
     pub bus: Bus,
 }
 
@@ -184,7 +184,9 @@ impl CalculatorState {
         if out.interfaces.push(interfaces, complete) && !notify(&self.bus.links) {
             out.interfaces.notice_lost();
         }
-        if out.bgp.push(intents.bgp, complete) && !self.bus.bgp_intents.send() {
+        if out.bgp.push(intents.bgp, complete)
+            && !self.bus.bgp.cast(crate::bus::BgpManagerMsg::IntentsReady)
+        {
             out.bgp.notice_lost();
         }
     }

@@ -22,6 +22,7 @@
 //!   absent.
 
 pub mod backoff;
+pub mod bgp;
 pub mod bus;
 pub mod calculator;
 pub mod config;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use actors::bus::{BgpBatch, Notice, ProgrammerMsg, RouteEdge, Update};
+use actors::bus::{BgpManagerMsg, ProgrammerMsg, RouteEdge, Update};
 use actors::observe::metrics::render;
 use actors::programmer::Backend;
 use calc::BgpIntent;
@@ -440,17 +440,17 @@ async fn the_route_programmer_waits_for_bgp_to_be_complete_and_local_routes_win(
     node.stop();
 }
 
-/// Counts the notices it is sent.
+/// Stands in for the BgpManager: counts the notices it is sent.
 struct Counter;
 
 impl Actor for Counter {
-    type Msg = ();
+    type Msg = BgpManagerMsg;
     type State = Arc<AtomicUsize>;
     type Arguments = Arc<AtomicUsize>;
 
     async fn pre_start(
         &self,
-        _: ActorRef<()>,
+        _: ActorRef<BgpManagerMsg>,
         n: Arc<AtomicUsize>,
     ) -> Result<Arc<AtomicUsize>, ActorProcessingErr> {
         Ok(n)
@@ -458,13 +458,23 @@ impl Actor for Counter {
 
     async fn handle(
         &self,
-        _: ActorRef<()>,
-        _: (),
+        _: ActorRef<BgpManagerMsg>,
+        msg: BgpManagerMsg,
         n: &mut Arc<AtomicUsize>,
     ) -> Result<(), ActorProcessingErr> {
-        n.fetch_add(1, Ordering::SeqCst);
+        if matches!(msg, BgpManagerMsg::IntentsReady) {
+            n.fetch_add(1, Ordering::SeqCst);
+        }
         Ok(())
     }
+}
+
+/// The prefix intents among `intents` (the edge also carries identity, policy and peers).
+fn prefix_intents(intents: Vec<BgpIntent>) -> Vec<BgpIntent> {
+    intents
+        .into_iter()
+        .filter(|i| matches!(i, BgpIntent::Originate(_) | BgpIntent::Withdraw(_)))
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
@@ -476,7 +486,7 @@ async fn the_bgp_intents_edge_carries_the_prefixes_this_node_originates() {
     let addr = actors::bus::Addr::new();
     addr.bind(counter.clone());
     let node = Node::start(Options {
-        bgp_intents: Some(Notice::to(&addr, || ())),
+        bgp: Some(addr),
         ..Options::default()
     })
     .await;
@@ -489,15 +499,14 @@ async fn the_bgp_intents_edge_carries_the_prefixes_this_node_originates() {
 
     node.deliver(cluster().iter().map(put).collect(), true);
     eventually("a notice", || async { notices.load(Ordering::SeqCst) == 1 }).await;
+    let taken = node.outputs.bgp.take().expect("intents waiting");
+    assert!(taken.in_sync);
     assert_eq!(
-        node.outputs.bgp.take(),
-        Some(BgpBatch {
-            intents: vec![
-                BgpIntent::Originate(prefix("10.65.0.2/32")),
-                BgpIntent::Originate(prefix("10.65.0.3/32")),
-            ],
-            complete: true,
-        }),
+        prefix_intents(taken.intents),
+        vec![
+            BgpIntent::Originate(prefix("10.65.0.2/32")),
+            BgpIntent::Originate(prefix("10.65.0.3/32")),
+        ],
         "this node's workloads"
     );
 
@@ -506,16 +515,19 @@ async fn the_bgp_intents_edge_carries_the_prefixes_this_node_originates() {
         notices.load(Ordering::SeqCst) == 2
     })
     .await;
+    let taken = node.outputs.bgp.take().expect("intents waiting");
     assert_eq!(
-        node.outputs.bgp.take(),
-        Some(BgpBatch {
-            intents: vec![BgpIntent::Withdraw(prefix("10.65.0.3/32"))],
-            complete: true,
-        })
+        prefix_intents(taken.intents),
+        vec![BgpIntent::Withdraw(prefix("10.65.0.3/32"))]
     );
     assert_eq!(
-        node.outputs.bgp.snapshot().intents,
-        vec![BgpIntent::Originate(prefix("10.65.0.2/32"))],
+        node.outputs
+            .bgp
+            .desired()
+            .prefixes
+            .into_iter()
+            .collect::<Vec<_>>(),
+        vec![prefix("10.65.0.2/32")],
         "what a BgpManager that starts now takes"
     );
     node.stop();

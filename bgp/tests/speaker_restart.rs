@@ -172,3 +172,25 @@ async fn a_speaker_restarting_with_a_new_router_id_keeps_its_routes_at_the_peer(
     );
     assert_eq!(from_a.state, State::Established);
 }
+
+#[tokio::test]
+async fn two_speakers_restarting_together_do_not_wait_for_each_others_end_of_rib() {
+    // Each sets the Restart State bit, so neither waits for the other's End-of-RIB (RFC 4724
+    // §4.1): both announce as soon as the session is up, not at the selection deferral.
+    let mut a = node(91, 65001).await;
+    let mut b = node(92, 65002).await;
+    a.speaker.originate(prefix(1), route(ip(91)));
+    b.speaker.originate(prefix(2), route(ip(92)));
+    let start = tokio::time::Instant::now();
+    a.speaker.add_peer(graceful(&a, &b, true));
+    b.speaker.add_peer(graceful(&b, &a, true));
+    until(&mut a, |e| *e == Event::DeferralOver { timed_out: false }).await;
+    until_best(&mut a, prefix(2), true).await;
+    until(&mut b, |e| *e == Event::DeferralOver { timed_out: false }).await;
+    until_best(&mut b, prefix(1), true).await;
+    assert!(
+        start.elapsed() < speaker::SELECTION_DEFERRAL / 10,
+        "announced after {:?}",
+        start.elapsed()
+    );
+}

@@ -1,6 +1,6 @@
-//! The resources BGP peerings will be computed from (by `model::bgp::peerings`): every
-//! Node (its BGP address and AS, for the mesh), BGPPeer and BGPConfiguration. Kept as they
-//! arrive; nothing is derived from them yet (see [`crate::BgpIntent`]).
+//! The resources BGP peerings are computed from (by `model::bgp::peerings`, in
+//! `bgp_config`): every Node (its BGP address and AS, for the mesh), BGPPeer and
+//! BGPConfiguration, kept as they arrive.
 
 use std::collections::BTreeMap;
 

@@ -9,6 +9,7 @@ use model::policy::PolicyId;
 use model::policy::parts::EntityId;
 use model::resources::{Kind, Profile, Resource, Tier};
 
+use crate::bgp_config::BgpConfigState;
 use crate::bgp_inputs::BgpInputs;
 use crate::config::CalcConfig;
 use crate::entities::EntityState;
@@ -58,6 +59,7 @@ pub struct Calculator {
     pub(crate) settings: SettingsState,
     pub(crate) problems: Problems,
     pub(crate) bgp: BgpInputs,
+    pub(crate) bgp_config: BgpConfigState,
 }
 
 impl Calculator {
@@ -85,6 +87,7 @@ impl Calculator {
             settings: SettingsState::default(),
             problems: Problems::default(),
             bgp: BgpInputs::default(),
+            bgp_config: BgpConfigState::default(),
         }
     }
 
@@ -98,8 +101,8 @@ impl Calculator {
         self.stats
     }
 
-    /// The BGP-related resources seen (nodes, peers, BGP configurations): the input of the
-    /// peerings calculation to come (see [`crate::BgpIntent`]).
+    /// The BGP-related resources seen (nodes, peers, BGP configurations), which the BGP
+    /// intents are computed from (with the IP pools).
     pub fn bgp_inputs(&self) -> &BgpInputs {
         &self.bgp
     }
@@ -205,6 +208,7 @@ impl Calculator {
                     _ => None,
                 };
                 self.settings.on_pool(&name, p.as_ref());
+                self.bgp_config.dirty = true;
             }
             Kind::FelixConfiguration => {
                 let c = match value {
@@ -216,6 +220,7 @@ impl Calculator {
             }
             Kind::Node | Kind::BGPPeer | Kind::BGPConfiguration => {
                 self.bgp.on_update(kind, &name, value);
+                self.bgp_config.dirty = true;
             }
             _ => {}
         }

@@ -1,5 +1,7 @@
 //! What the calculator knows of its host that the datastore does not tell it.
 
+use model::bgp::PeeringOptions;
+
 /// The calculator's configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CalcConfig {
@@ -10,6 +12,8 @@ pub struct CalcConfig {
     /// `net.ipv4.conf.default.rp_filter` (1, strict, unless the host says otherwise); an
     /// endpoint that may send from other addresses (`allowSpoofedSourcePrefixes`) gets 0.
     pub default_rp_filter: u8,
+    /// Where the BGP router ID comes from (calico-node's `CALICO_ROUTER_ID`).
+    pub peering: PeeringOptions,
 }
 
 impl CalcConfig {
@@ -18,6 +22,7 @@ impl CalcConfig {
         CalcConfig {
             hostname: hostname.into(),
             default_rp_filter: 1,
+            peering: PeeringOptions::default(),
         }
     }
 }

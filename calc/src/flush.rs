@@ -84,6 +84,7 @@ impl Calculator {
         }
         self.settle_sets();
         self.flush_routes(&mut intents);
+        self.flush_bgp_config(&mut intents);
 
         let policy = &mut intents.policy;
         self.settings.drain(&self.cfg.hostname, policy);
@@ -504,7 +505,7 @@ fn profiles_of<'p>(dirs: &[&'p DirectionPolicy]) -> impl Iterator<Item = &'p str
 }
 
 /// A workload address as a BGP prefix.
-fn prefix(n: IpNet) -> Option<Prefix> {
+pub(crate) fn prefix(n: IpNet) -> Option<Prefix> {
     match n {
         IpNet::V4(n) => Ipv4Prefix::new(n.addr(), n.prefix_len()).map(Prefix::V4),
         IpNet::V6(n) => Ipv6Prefix::new(n.addr(), n.prefix_len()).map(Prefix::V6),

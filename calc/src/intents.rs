@@ -1,15 +1,20 @@
 //! What the calculator takes ([`Update`]) and what it gives ([`Intents`]): for each consumer
 //! its own input types — policy deltas for the policy reconciler
 //! ([`model::policy::PolicyDelta`], applied with `PolicyReconciler::apply`), routes for the
-//! route reconciler, interface configurations for the link reconciler, and prefixes for the
-//! BGP speaker.
+//! route reconciler, interface configurations for the link reconciler, and the BGP speaker's
+//! identity, peers, policy and prefixes.
+
+use std::net::{IpAddr, Ipv4Addr};
 
 use bgp::codec::Prefix;
+use bgp::rib::Policy;
+use bgp::speaker::PeerSettings;
 use dataplane::links::InterfaceConfig;
 use dataplane::routes::Route;
 use ipnet::IpNet;
+use model::bgp::SessionKind;
 use model::policy::PolicyDelta;
-use model::resources::Resource;
+use model::resources::{Resource, SecretKeySelector};
 
 /// One datastore change: the key as stored in etcd ([`model::keys`]) and its new value;
 /// `None` when the key was deleted or its value could not be decoded (a bad value is treated
@@ -68,12 +73,14 @@ pub enum InterfaceIntent {
     Remove(String),
 }
 
-/// A change to what this host's BGP speaker announces.
+/// A change to this host's BGP speaker: its identity, its peers, its policy and the prefixes
+/// it originates, in the speaker's own input types (`bgp::speaker`, `bgp::rib`).
 ///
-/// Only the prefixes this host originates (its local workloads' addresses, as `/32` and
-/// `/128`) for now. Peer settings and export policy (BGPPeer, BGPConfiguration and Node
-/// resources, which the calculator already keeps: `Calculator::bgp_inputs`) will come from
-/// `model::bgp::peerings` as a further variant of this enum; none is produced yet.
+/// Identity, peers and policy come from `model::bgp::peerings` and
+/// `model::bgp::export_policy` of the Nodes, BGPPeers, BGPConfigurations and IP pools, as
+/// Calico's confd computes them for BIRD; each is sent when it differs from what was sent.
+/// The prefixes are this host's local workload addresses (`/32`, `/128`); whether each is
+/// announced is the policy's decision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BgpIntent {
@@ -81,6 +88,56 @@ pub enum BgpIntent {
     Originate(Prefix),
     /// Stop announcing the prefix.
     Withdraw(Prefix),
+    /// Who the speaker is; `None` while this host has no Node resource (no BGP at all).
+    Identity(Option<BgpIdentity>),
+    /// A session to add, or to replace (its settings changed).
+    PeerUpserted(Box<PeerIntent>),
+    /// A session to remove.
+    PeerRemoved(PeerKey),
+    /// The whole policy, replacing the last one: what is exported to peers and what learned
+    /// routes are installed.
+    Policy(Policy),
+}
+
+/// This host's BGP identity ([`model::bgp::Peerings`]' node-wide part). A change to the
+/// router ID, the AS or the cluster ID is a new OPEN, so a new speaker (the speaker's
+/// graceful restart path); so is a new listening port or address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BgpIdentity {
+    /// BIRD's `router id`; `None` when it comes from the node's IPv4 address and the node has
+    /// none (then no speaker can run: BIRD refuses to start).
+    pub router_id: Option<Ipv4Addr>,
+    /// The node's AS.
+    pub as_number: u32,
+    /// The port the speaker listens on (BGPConfiguration `listenPort`, else 179).
+    pub listen_port: u16,
+    /// With `bindMode: NodeIP` the node's own addresses; empty: every address.
+    pub listen_addresses: Vec<IpAddr>,
+    /// Route-reflection cluster ID, when the node is a route reflector.
+    pub cluster_id: Option<Ipv4Addr>,
+}
+
+/// Which session a [`PeerIntent`] is. A node has at most one session per kind, peer address
+/// and port (BIRD's protocol name says as much); the mesh and a BGPPeer may both reach one
+/// address, as confd keeps both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerKey {
+    pub address: IpAddr,
+    pub kind: SessionKind,
+    pub port: u16,
+}
+
+/// One session, translated from [`model::bgp::Session`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerIntent {
+    pub key: PeerKey,
+    /// BIRD's protocol name (`Mesh_10_0_0_2`, `Node_10_0_0_9_port_1790`), for logs.
+    pub name: String,
+    /// The speaker's settings, everything but the password (the calculator does no I/O).
+    pub settings: PeerSettings,
+    /// The Secret key holding the session's TCP MD5 password, for the embedder to read and
+    /// put in `settings.session.password`.
+    pub password: Option<SecretKeySelector>,
 }
 
 /// Everything that changed since the last [`crate::Calculator::flush`], per consumer, each

@@ -7,6 +7,7 @@
 //!                            │                          ├─ routes:     RouteIntent*    → RouteReconciler
 //!                            │                          ├─ interfaces: InterfaceIntent* → LinkReconciler
 //!                            │                          └─ bgp:        BgpIntent*      → the speaker
+//!                            │                                (identity, policy, prefixes, peers)
 //!                            └─ in_sync() ──────────────── Intents::in_sync → set_complete
 //! ```
 //!
@@ -36,17 +37,21 @@
 //! Every step on one resource is the one `model::policy::resolve` takes
 //! (`model::policy::parts`), and the accumulated output equals `resolve` of the final
 //! snapshot: `calc/tests/oracle.rs` checks it on random update sequences, reordered, split
-//! by in-sync and squashed, as Felix's calculation graph is tested. `calc/tests/work.rs`
+//! by in-sync and squashed, as Felix's calculation graph is tested; the BGP identity, sessions
+//! and policy it accumulates equal `model::bgp::peerings` and `export_policy` of the final
+//! snapshot, translated (module `bgp_config`). `calc/tests/work.rs`
 //! checks that one label change costs the same at 100 and 10,000 endpoints.
 //!
 //! # Its own crate
 //!
 //! The calculator is the one place where Calico resources become intent, so it depends on
 //! `model` (resources and the resolution steps) and on the input types of its consumers —
-//! `dataplane` (`Route`, `InterfaceConfig`) and `bgp` (`Prefix`) — and nothing else. Kept
+//! `dataplane` (`Route`, `InterfaceConfig`) and `bgp` (`Prefix`, `PeerSettings`, `Policy`) —
+//! and nothing else. Kept
 //! apart from `actors`, it builds and tests without an async runtime; kept apart from
 //! `model`, `model` stays free of the dataplane's and the speaker's types.
 
+mod bgp_config;
 mod bgp_inputs;
 mod calculator;
 mod config;
@@ -62,8 +67,14 @@ mod settings;
 mod slab;
 mod stats;
 
+pub use bgp_config::{
+    BGP_PORT, CONNECT_RETRY_TIME, ERROR_WAIT_TIME, GRACEFUL_RESTART_TIME, HOLD_TIME, bgp_identity,
+    peer_intent, peer_intents, speaker_policy,
+};
 pub use bgp_inputs::BgpInputs;
 pub use calculator::Calculator;
 pub use config::CalcConfig;
-pub use intents::{BgpIntent, Intents, InterfaceIntent, RouteIntent, Update};
+pub use intents::{
+    BgpIdentity, BgpIntent, Intents, InterfaceIntent, PeerIntent, PeerKey, RouteIntent, Update,
+};
 pub use stats::Stats;

@@ -44,6 +44,11 @@ impl SettingsState {
         self.pools_dirty = true;
     }
 
+    /// Every IP pool.
+    pub fn pools(&self) -> Vec<&IPPool> {
+        self.pools.values().collect()
+    }
+
     /// The settings and pools, when they changed.
     pub fn drain(&mut self, host: &str, out: &mut Vec<PolicyDelta>) {
         if std::mem::take(&mut self.settings_dirty) {

@@ -3,7 +3,9 @@
 //! order does not matter (across keys), split (flushed and in sync at different places) and
 //! squashed (only the last value of each key) — must leave the consumers holding exactly
 //! `model::policy::resolve` of the final snapshot (the whole `HostPolicy`, problems
-//! included), and the routes, interfaces and originated prefixes the final snapshot implies.
+//! included), the routes, interfaces and originated prefixes the final snapshot implies,
+//! and the BGP identity, peers and policy that `model::bgp::peerings` and `export_policy` give
+//! of it (each sent only when it changed).
 //! Every batch's policy deltas must keep the held model free of dangling references.
 
 mod support;
@@ -78,6 +80,7 @@ fn check(held: &Held, state: &BTreeMap<String, Resource>, what: &str) -> Result<
     prop_assert_eq!(&held.routes, &local.routes, "{}: routes", what);
     prop_assert_eq!(&held.interfaces, &local.interfaces, "{}: interfaces", what);
     prop_assert_eq!(&held.prefixes, &local.prefixes, "{}: prefixes", what);
+    prop_assert_eq!(&held.bgp, &HeldBgp::expected(state), "{}: BGP", what);
     Ok(())
 }
 
@@ -126,4 +129,32 @@ proptest! {
         let held = run(&steps_of(&u, &ops), &[true], 0)?;
         check(&held, &state, "flushed after every update")?;
     }
+}
+
+/// The comparison above is not vacuous: the universe's snapshots give sessions of every kind,
+/// with passwords, an identity with a router ID, and a policy that exports something.
+#[test]
+fn the_universe_gives_bgp_sessions_of_every_kind() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let mut kinds = std::collections::BTreeSet::new();
+    let (mut with_password, mut with_router_id, mut exporting) = (0, 0, 0);
+    for _ in 0..200 {
+        let u = universe()
+            .new_tree(&mut runner)
+            .expect("a universe")
+            .current();
+        let ops = ops(SLOTS).new_tree(&mut runner).expect("ops").current();
+        let bgp = HeldBgp::expected(&final_state(&u, &ops));
+        kinds.extend(bgp.peers.keys().map(|k| k.kind));
+        with_password += usize::from(bgp.peers.values().any(|p| p.password.is_some()));
+        with_router_id += usize::from(bgp.identity.is_some_and(|i| i.router_id.is_some()));
+        exporting += usize::from(
+            bgp.policy
+                .is_some_and(|p| !p.default_export.rules.is_empty()),
+        );
+    }
+    assert_eq!(kinds.len(), 3, "session kinds seen: {kinds:?}");
+    assert!(with_password > 0 && with_router_id > 0 && exporting > 0);
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
+use sim::bgp::{self, BgpScenario};
 use sim::seed::{replay_hint, run_seed_processes};
 use sim::syncer::{self, SyncerScenario};
 use sim::watch_resume::{self, WatchResume};
@@ -17,6 +18,8 @@ enum Scenario {
     WatchResume,
     /// calico-node Syncers follow the datastore through partitions, compactions and a crash.
     Syncer,
+    /// calico-node BgpManagers peer in a mesh through a partition.
+    Bgp,
 }
 
 #[derive(Debug, Parser)]
@@ -151,6 +154,22 @@ fn run_one(args: &Args, seed: u64) -> anyhow::Result<()> {
                 format!(
                     "seed {seed}: ok: {}; finished at {:?} simulated; faults: {}",
                     nodes.join(", "),
+                    outcome.finished_at,
+                    outcome.faults.join("; "),
+                )
+            }
+        }
+        Scenario::Bgp => {
+            let outcome =
+                bgp::run(seed, BgpScenario { tick }).with_context(|| replay_hint(seed, "bgp"))?;
+            if args.outcome {
+                format!("seed {seed}: {outcome:#?}")
+            } else {
+                format!(
+                    "seed {seed}: ok: {} learned-route changes on {} hosts, finished at {:?} \
+                     simulated; faults: {}",
+                    outcome.trace.len(),
+                    bgp::HOSTS.len(),
                     outcome.finished_at,
                     outcome.faults.join("; "),
                 )

@@ -107,16 +107,6 @@ impl<K: Ord + Clone, V: Clone + PartialEq> DesiredEdge<K, V> {
         notify
     }
 
-    /// Producer side: something kept beside the map waits for the consumer (a companion
-    /// queue, as [`BgpFeed`](super::BgpFeed) has). Returns `true` when the consumer must be
-    /// sent a notice.
-    pub(crate) fn push_notice(&self) -> bool {
-        let mut s = self.lock();
-        let notify = !s.notified;
-        s.notified = true;
-        notify
-    }
-
     /// Producer side: the notice [`push`](Self::push) asked for could not be delivered (the
     /// consumer is restarting). The next push asks again; a restarted consumer is sent a
     /// notice once its address is bound.

@@ -8,6 +8,7 @@
 //! | `IP_AUTODETECTION_METHOD`, `IP6_AUTODETECTION_METHOD` | see [`autodetect`] | `first-found` |
 //! | `AS` | this node's AS number (plain or dotted) | the cluster's (BGPConfiguration) |
 //! | `CALICO_NETWORKING_BACKEND` | `bird` (our BGP speaker) or `none` | `bird` |
+//! | `CALICO_ROUTER_ID` | the BGP router ID: an IPv4 address, `hash` (of the node name), or the node's IPv4 address when empty | empty |
 //! | `CALICO_IPV4POOL_CIDR`, `CALICO_IPV6POOL_CIDR` | the default pools made when none exists | `192.168.0.0/16`, none |
 //! | `CALICO_IPV4POOL_NAT_OUTGOING`, `..._BLOCK_SIZE`, `..._NODE_SELECTOR` (and `IPV6`) | the default pools' settings | `true`, 26 / 122, `all()` |
 //! | `NO_DEFAULT_POOLS` | make no default pool | `false` |
@@ -32,6 +33,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use datastore::config::DatastoreConfig;
 use ipnet::IpNet;
+use model::bgp::RouterIdSource;
 use model::resources::numorstring::ASNumber;
 
 pub use autodetect::{Family, Interface, Method};
@@ -93,6 +95,8 @@ pub struct NodeConfig {
     pub ipv6: AddressSetting,
     pub as_number: Option<u32>,
     pub networking: Networking,
+    /// Where the BGP router ID comes from (the calculator's `CalcConfig::peering`).
+    pub router_id: RouterIdSource,
     /// Empty with `NO_DEFAULT_POOLS=true`.
     pub default_pools: Vec<DefaultPool>,
     pub datastore: DatastoreConfig,
@@ -165,6 +169,11 @@ impl NodeConfig {
                 ));
             }
         };
+        let router_id = match var("CALICO_ROUTER_ID") {
+            None => RouterIdSource::NodeAddress,
+            Some(v) => RouterIdSource::from_env_value(&v)
+                .map_err(|problem| bad("CALICO_ROUTER_ID", &v, problem))?,
+        };
         let no_default_pools = flag(&var, "NO_DEFAULT_POOLS", false)?;
         let mut default_pools = Vec::new();
         if !no_default_pools {
@@ -215,6 +224,7 @@ impl NodeConfig {
             ipv6,
             as_number,
             networking,
+            router_id,
             default_pools,
             datastore: DatastoreConfig::from_lookup(&lookup)?,
             felix,

@@ -89,6 +89,23 @@ fn as_numbers_plain_or_dotted() {
 }
 
 #[test]
+fn router_id_from_calico_router_id() {
+    assert_eq!(config(&[]).unwrap().router_id, RouterIdSource::NodeAddress);
+    assert_eq!(
+        config(&[("CALICO_ROUTER_ID", "hash")]).unwrap().router_id,
+        RouterIdSource::Hash
+    );
+    assert_eq!(
+        config(&[("CALICO_ROUTER_ID", "10.0.0.9")])
+            .unwrap()
+            .router_id,
+        RouterIdSource::Fixed("10.0.0.9".parse().unwrap())
+    );
+    let e = config(&[("CALICO_ROUTER_ID", "nine")]).unwrap_err();
+    assert!(e.to_string().contains("CALICO_ROUTER_ID"), "{e}");
+}
+
+#[test]
 fn pools_from_the_environment_or_none() {
     let c = config(&[
         ("CALICO_IPV4POOL_CIDR", "10.65.0.0/16"),

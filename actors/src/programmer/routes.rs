@@ -21,7 +21,9 @@ use ipnet::IpNet;
 use tracing::warn;
 
 use super::input::Input;
-use crate::bus::{Changes, RouteEdge};
+use calc::RouteIntent;
+
+use crate::bus::{Changes, LearnedBatch, LearnedRouteFeed, RouteEdge};
 use crate::observe::metrics::Metrics;
 
 /// A second source of routes beside the Calculator's: the BgpManager's learned routes.
@@ -29,10 +31,9 @@ use crate::observe::metrics::Metrics;
 /// The BgpManager publishes on a coalescing edge of its own and notifies the RouteProgrammer
 /// with [`ProgrammerMsg::InputReady`](crate::bus::ProgrammerMsg::InputReady) at its address
 /// (`Bus::routes`) when the edge goes from taken to waiting; the RouteProgrammer then calls
-/// [`LearnedRoutes::take`] (and [`LearnedRoutes::snapshot`] when it starts). A [`RouteEdge`]
-/// is such a source: the BgpManager `push`es `(destination, Some(route))` for a best path
-/// installed, `(destination, None)` for one withdrawn, and `complete = true` once BGP has
-/// converged.
+/// [`LearnedRoutes::take`] (and [`LearnedRoutes::snapshot`] when it starts). The BgpManager's
+/// [`LearnedRouteFeed`] is such a source (best paths installed and withdrawn, and `complete`
+/// once BGP has converged), and so is a [`RouteEdge`] (tests stand it in for the manager).
 pub trait LearnedRoutes: Send + Sync + 'static {
     /// Every learned route now, and whether BGP has converged.
     fn snapshot(&self) -> Changes<IpNet, Route>;
@@ -47,6 +48,31 @@ impl LearnedRoutes for RouteEdge {
 
     fn take(&self) -> Option<Changes<IpNet, Route>> {
         RouteEdge::take(self)
+    }
+}
+
+/// The BgpManager's edge: its batches of route intents, as changes by destination.
+impl LearnedRoutes for LearnedRouteFeed {
+    fn snapshot(&self) -> Changes<IpNet, Route> {
+        changes(self.take_all())
+    }
+
+    fn take(&self) -> Option<Changes<IpNet, Route>> {
+        LearnedRouteFeed::take(self).map(changes)
+    }
+}
+
+fn changes(batch: LearnedBatch) -> Changes<IpNet, Route> {
+    Changes {
+        changes: batch
+            .changes
+            .into_iter()
+            .map(|i| match i {
+                RouteIntent::Upsert(r) => (r.dst, Some(r)),
+                RouteIntent::Remove(dst) => (dst, None),
+            })
+            .collect(),
+        complete: batch.complete,
     }
 }
 

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use actors::backoff::BackoffPolicy;
 use actors::bus::{
-    Addr, Bus, CalculatorMsg, CalculatorOutputs, Notice, ProgrammerMsg, RouteEdge, StatusMsg,
-    Update, UpdateFeed,
+    Addr, BgpManagerMsg, Bus, CalculatorMsg, CalculatorOutputs, ProgrammerMsg, RouteEdge,
+    StatusMsg, Update, UpdateFeed,
 };
 use actors::calculator::{Calculator, CalculatorArgs};
 use actors::observe::metrics::Metrics;
@@ -231,8 +231,9 @@ pub struct Options {
     pub link_backend: Option<Backend<LinkReconciler>>,
     /// The route reconciler's configuration, instead of the default.
     pub route_config: Option<RouteConfig>,
-    /// Who the Calculator tells about BGP intents (nobody by default).
-    pub bgp_intents: Option<Notice>,
+    /// Who the Calculator tells about BGP intents (nobody by default): a BgpManager's
+    /// stand-in.
+    pub bgp: Option<Addr<BgpManagerMsg>>,
 }
 
 /// One node (see the module docs).
@@ -283,8 +284,8 @@ impl Node {
         let feed = UpdateFeed::new();
         let outputs = CalculatorOutputs::new(NODE);
         let mut bus = Bus::new();
-        if let Some(notice) = options.bgp_intents {
-            bus.bgp_intents = notice;
+        if let Some(bgp) = options.bgp {
+            bus.bgp = bgp;
         }
         let health = Health::default();
         let (status, _) = Actor::spawn(None, StatusRecorder, Arc::clone(&health))

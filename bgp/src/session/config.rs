@@ -38,6 +38,9 @@ pub struct PeerConfig {
     pub local_as: Option<u32>,
     /// Hold time we propose; 0 (no keepalives) or at least 3 seconds.
     pub hold_time: u16,
+    /// Seconds between our KEEPALIVEs (BIRD's `keepalive time`); at most a third of the
+    /// negotiated hold time, which is also the default (`None` or 0; RFC 4271 §10).
+    pub keepalive_time: Option<u16>,
     pub connect_retry_time: Duration,
     /// How long to wait in Idle before starting again after an error (RFC 4271 IdleHoldTimer).
     pub idle_hold_time: Duration,
@@ -78,6 +81,7 @@ impl PeerConfig {
             peer_as,
             local_as: None,
             hold_time: 90,
+            keepalive_time: None,
             connect_retry_time: Duration::from_secs(120),
             idle_hold_time: Duration::from_secs(5),
             passive: false,

@@ -89,7 +89,8 @@ pub struct Negotiated {
     pub internal: bool,
     /// min(ours, theirs); zero means no keepalives and no hold timer.
     pub hold_time: Duration,
-    /// hold_time / 3; zero when hold_time is zero.
+    /// The configured keepalive time ([`PeerConfig::keepalive_time`]), at most hold_time / 3
+    /// (the default); zero when hold_time is zero.
     pub keepalive_time: Duration,
     /// Families both sides advertised.
     pub families: FamilySet,
@@ -105,6 +106,16 @@ pub struct Negotiated {
     pub codec: CodecContext,
     /// Our end of the connection, when the stream knows it (filled in by the driver).
     pub local_address: Option<std::net::SocketAddr>,
+}
+
+/// Our keepalive interval: the configured one, never more than a third of the negotiated hold
+/// time (so a KEEPALIVE always comes before the peer's hold timer can expire).
+fn keepalive_time(configured: Option<u16>, hold_time: Duration) -> Duration {
+    let third = hold_time / 3;
+    match configured.filter(|k| *k > 0) {
+        Some(k) => Duration::from_secs(u64::from(k)).min(third),
+        None => third,
+    }
 }
 
 impl Negotiated {
@@ -129,7 +140,7 @@ impl Negotiated {
             local_as: peer.local_as(speaker),
             internal,
             hold_time,
-            keepalive_time: hold_time / 3,
+            keepalive_time: keepalive_time(peer.keepalive_time, hold_time),
             families: codec.families,
             four_octet_as: codec.four_octet_as,
             route_refresh: both(|c| matches!(c, Capability::RouteRefresh)),

@@ -214,6 +214,30 @@ fn hold_time_is_the_smaller_of_both_and_keepalive_a_third_of_it() {
     }
 }
 
+#[test]
+fn a_configured_keepalive_time_is_used_up_to_a_third_of_the_hold_time() {
+    let now = Instant::now();
+    for (configured, theirs, keepalive) in [
+        (Some(10), 90, 10),
+        (Some(60), 90, 30),
+        (Some(0), 90, 30),
+        (None, 240, 80),
+        (Some(5), 0, 0),
+    ] {
+        let mut cfg = config();
+        cfg.hold_time = 240;
+        cfg.keepalive_time = configured;
+        let mut s = session_in(State::OpenSent, cfg, now);
+        s.handle(Event::Message(Message::Open(peer_open(theirs))), now);
+        let n = s.negotiated().expect("negotiated after a valid OPEN");
+        assert_eq!(
+            n.keepalive_time,
+            Duration::from_secs(keepalive),
+            "{configured:?} with the peer's hold time {theirs}"
+        );
+    }
+}
+
 fn open_error(open: Open, cfg: PeerConfig) -> (u8, u8) {
     let now = Instant::now();
     let mut s = session_in(State::OpenSent, cfg, now);

@@ -1,15 +1,17 @@
 //! The oracle's small universe: a few nodes, endpoints with random labels, addresses,
 //! profiles and named ports, policies and global policies with random selectors in a few
-//! tiers, network sets, profiles, pools and FelixConfiguration — each a slot (a key) with a
-//! few random values — and what a final snapshot implies for routes, interfaces and
-//! originated prefixes, written from the resources directly.
+//! tiers, network sets, profiles, pools and FelixConfiguration, nodes, BGP peers and BGP
+//! configurations — each a slot (a key) with a few random values — and what a final
+//! snapshot implies for routes, interfaces and originated prefixes, written from the
+//! resources directly, and for the BGP speaker's configuration, from `model::bgp`.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use bgp::codec::Prefix;
-use calc::{BgpIntent, Intents, InterfaceIntent, RouteIntent};
+use bgp::rib::Policy;
+use calc::{BgpIdentity, BgpIntent, Intents, InterfaceIntent, PeerIntent, PeerKey, RouteIntent};
 use dataplane::links::{InterfaceConfig, Mac};
 use dataplane::routes::Route;
 use ipnet::IpNet;
@@ -398,12 +400,157 @@ fn pool(i: usize) -> impl Strategy<Value = Resource> {
     (
         select(vec!["10.0.0.0/16", "10.65.0.0/16", "fd00::/64", "nonsense"]),
         any::<bool>(),
+        proptest::bool::weighted(0.25),
     )
-        .prop_map(move |(cidr, nat)| {
+        .prop_map(move |(cidr, nat, no_export)| {
+            let mut spec = json!({"cidr": cidr, "natOutgoing": nat});
+            if no_export {
+                spec["disableBGPExport"] = json!(true);
+            }
             res(
                 json!({"apiVersion": "projectcalico.org/v3", "kind": "IPPool",
-                "metadata": {"name": format!("pool{i}")},
-                "spec": {"cidr": cidr, "natOutgoing": nat}}),
+                "metadata": {"name": format!("pool{i}")}, "spec": spec}),
+            )
+        })
+}
+
+/// Nodes `h1` (this host), `h2`, `h3`: addresses of either family or none (two may share
+/// one), their own AS or the cluster's, route reflectors.
+fn node(i: usize) -> impl Strategy<Value = Resource> {
+    let n = i + 1;
+    (
+        select(vec![
+            Some(format!("10.1.0.{n}/24")),
+            Some(format!("10.1.0.{n}/24")),
+            Some("10.1.0.9/24".to_owned()),
+            None,
+        ]),
+        select(vec![None, None, Some(format!("fd10::{n}/64"))]),
+        select(vec![None, None, Some(65001), Some(65002)]),
+        proptest::bool::weighted(0.3),
+        select(vec!["a", "b"]),
+    )
+        .prop_map(move |(v4, v6, asn, rr, rack)| {
+            let mut bgp = serde_json::Map::new();
+            if let Some(a) = v4 {
+                bgp.insert("ipv4Address".into(), json!(a));
+            }
+            if let Some(a) = v6 {
+                bgp.insert("ipv6Address".into(), json!(a));
+            }
+            if let Some(a) = asn {
+                bgp.insert("asNumber".into(), json!(a));
+            }
+            if rr {
+                bgp.insert("routeReflectorClusterID".into(), json!("10.0.0.1"));
+            }
+            let mut labels = json!({"rack": rack});
+            if rr {
+                labels["rr"] = json!("yes");
+            }
+            let spec = if bgp.is_empty() {
+                json!({})
+            } else {
+                json!({"bgp": bgp})
+            };
+            res(json!({"apiVersion": "projectcalico.org/v3", "kind": "Node",
+                "metadata": {"name": format!("h{n}"), "labels": labels}, "spec": spec}))
+        })
+}
+
+/// BGPPeers: global or for some nodes, to an address (a node's, or outside) or to selected
+/// nodes, with the session options.
+fn bgp_peer(i: usize) -> impl Strategy<Value = Resource> {
+    (
+        select(vec![
+            json!({}),
+            json!({"node": HOST}),
+            json!({"nodeSelector": "rack == 'a'"}),
+            json!({"nodeSelector": "has(rr)"}),
+        ]),
+        select(vec![
+            json!({"peerIP": "192.0.2.1", "asNumber": 65000}),
+            json!({"peerIP": "192.0.2.1:1790", "asNumber": 65000}),
+            json!({"peerIP": "10.1.0.2", "asNumber": 64512}),
+            json!({"peerIP": "[fd10::2]:179", "asNumber": 65002}),
+            json!({"peerSelector": "rack == 'b'"}),
+            json!({"peerSelector": "!has(rr)"}),
+        ]),
+        proptest::collection::vec(0..10u8, 0..4),
+    )
+        .prop_map(move |(applies, to, options)| {
+            let mut spec = serde_json::Map::new();
+            for v in [applies, to] {
+                if let Value::Object(m) = v {
+                    spec.extend(m);
+                }
+            }
+            let by_ip = spec.contains_key("peerIP");
+            for o in options {
+                let (k, v) = match o {
+                    0 => (
+                        "password",
+                        json!({"secretKeyRef": {"name": "bgp", "key": "pw"}}),
+                    ),
+                    1 => ("keepaliveTime", json!("10s")),
+                    2 => ("maxRestartTime", json!("300s")),
+                    3 => ("ttlSecurity", json!(1)),
+                    4 => ("nextHopMode", json!("Self")),
+                    5 => ("nextHopMode", json!("Keep")),
+                    6 if by_ip => ("localASNumber", json!(65100)),
+                    7 => ("sourceAddress", json!("None")),
+                    8 => ("reversePeering", json!("Manual")),
+                    _ if by_ip => ("keepOriginalNextHop", json!(true)),
+                    _ => continue,
+                };
+                spec.insert(k.into(), v);
+            }
+            res(
+                json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer",
+                "metadata": {"name": format!("peer{i}")}, "spec": Value::Object(spec)}),
+            )
+        })
+}
+
+/// BGPConfigurations `default` (mesh, AS, port, bind mode, mesh password and restart time)
+/// and `node.h1` (its own port).
+fn bgp_configuration(i: usize) -> impl Strategy<Value = Resource> {
+    (
+        proptest::option::of(any::<bool>()),
+        select(vec![None, Some(64512), Some(65010)]),
+        select(vec![None, Some(179), Some(1790)]),
+        any::<bool>(),
+        proptest::collection::vec(0..3u8, 0..2),
+    )
+        .prop_map(move |(mesh, asn, port, bind, options)| {
+            let mut spec = serde_json::Map::new();
+            if let Some(p) = port {
+                spec.insert("listenPort".into(), json!(p));
+            }
+            if i == 0 {
+                if let Some(m) = mesh {
+                    spec.insert("nodeToNodeMeshEnabled".into(), json!(m));
+                }
+                if let Some(a) = asn {
+                    spec.insert("asNumber".into(), json!(a));
+                }
+                if bind {
+                    spec.insert("bindMode".into(), json!("NodeIP"));
+                }
+                for o in options {
+                    match o {
+                        0 => spec.insert(
+                            "nodeMeshPassword".into(),
+                            json!({"secretKeyRef": {"name": "mesh", "key": "pw"}}),
+                        ),
+                        _ => spec.insert("nodeMeshMaxRestartTime".into(), json!("90s")),
+                    };
+                }
+            }
+            let name = if i == 0 { "default" } else { "node.h1" };
+            res(
+                json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPConfiguration",
+                "metadata": {"name": name}, "spec": Value::Object(spec)}),
             )
         })
 }
@@ -438,7 +585,7 @@ fn felix(i: usize) -> impl Strategy<Value = Resource> {
 }
 
 /// The number of slots of [`universe`].
-pub const SLOTS: usize = 30;
+pub const SLOTS: usize = 38;
 
 /// Every slot of the universe, each with its few possible values (all at one key).
 pub fn universe() -> impl Strategy<Value = Vec<Vec<Resource>>> {
@@ -467,6 +614,15 @@ pub fn universe() -> impl Strategy<Value = Vec<Vec<Resource>>> {
     }
     for i in 0..3 {
         slots.push(vals(felix(i).boxed()).boxed());
+    }
+    for i in 0..3 {
+        slots.push(vals(node(i).boxed()).boxed());
+    }
+    for i in 0..3 {
+        slots.push(vals(bgp_peer(i).boxed()).boxed());
+    }
+    for i in 0..2 {
+        slots.push(vals(bgp_configuration(i).boxed()).boxed());
     }
     slots
 }
@@ -512,6 +668,32 @@ pub struct Held {
     pub routes: BTreeMap<IpNet, Route>,
     pub interfaces: BTreeMap<String, InterfaceConfig>,
     pub prefixes: BTreeSet<Prefix>,
+    pub bgp: HeldBgp,
+}
+
+/// What the BGP speaker holds of its configuration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HeldBgp {
+    pub identity: Option<BgpIdentity>,
+    pub policy: Option<Policy>,
+    pub peers: BTreeMap<PeerKey, PeerIntent>,
+}
+
+impl HeldBgp {
+    /// What a snapshot implies: `model::bgp::peerings` and `export_policy` of it, in the
+    /// speaker's terms.
+    pub fn expected(state: &BTreeMap<String, Resource>) -> HeldBgp {
+        let inputs = model::bgp::BgpInputs::from_resources(state.values());
+        let peerings = model::bgp::peerings(HOST, &inputs, Default::default()).ok();
+        HeldBgp {
+            identity: peerings.as_ref().map(calc::bgp_identity),
+            policy: Some(calc::speaker_policy(&model::bgp::export_policy(&inputs))),
+            peers: peerings
+                .as_ref()
+                .map(calc::peer_intents)
+                .unwrap_or_default(),
+        }
+    }
 }
 
 impl Held {
@@ -521,6 +703,7 @@ impl Held {
             routes: BTreeMap::new(),
             interfaces: BTreeMap::new(),
             prefixes: BTreeSet::new(),
+            bgp: HeldBgp::default(),
         }
     }
 
@@ -561,6 +744,29 @@ impl Held {
                 BgpIntent::Withdraw(p) => {
                     if !self.prefixes.remove(p) {
                         return Err(format!("{p} withdrawn but not originated"));
+                    }
+                }
+                BgpIntent::Identity(id) => {
+                    if *id == self.bgp.identity {
+                        return Err(format!("identity {id:?} sent again"));
+                    }
+                    self.bgp.identity.clone_from(id);
+                }
+                BgpIntent::Policy(p) => {
+                    if self.bgp.policy.as_ref() == Some(p) {
+                        return Err(format!("policy {p:?} sent again"));
+                    }
+                    self.bgp.policy = Some(p.clone());
+                }
+                BgpIntent::PeerUpserted(p) => {
+                    if self.bgp.peers.get(&p.key) == Some(p) {
+                        return Err(format!("peer {} sent again unchanged", p.name));
+                    }
+                    self.bgp.peers.insert(p.key, (**p).clone());
+                }
+                BgpIntent::PeerRemoved(k) => {
+                    if self.bgp.peers.remove(k).is_none() {
+                        return Err(format!("peer {k:?} removed but not held"));
                     }
                 }
                 _ => return Err(format!("unexpected {b:?}")),

@@ -68,7 +68,10 @@ where
     }
 
     /// The session with `address` came up: wait for End-of-RIB in the families it
-    /// negotiated, if it negotiated graceful restart (only then does it surely send one).
+    /// negotiated, if it negotiated graceful restart (only then does it surely send one) and
+    /// is not restarting itself. RFC 4724 §4.1 excludes a peer whose OPEN has the Restart
+    /// State bit: it defers its own announcements, End-of-RIB included, until ours, so two
+    /// speakers restarting together would otherwise each wait out the selection deferral.
     pub(super) fn deferral_peer_up(&mut self, address: IpAddr) {
         let Some(d) = self.deferral.as_mut() else {
             return;
@@ -76,8 +79,14 @@ where
         let Some(waiting) = d.waiting.get_mut(&address) else {
             return;
         };
-        let n = self.peers.get(&address).and_then(|p| p.negotiated.as_ref());
-        match n.filter(|n| n.graceful_restart.is_some()) {
+        let n = self
+            .peers
+            .get(&address)
+            .and_then(|p| p.negotiated.as_deref());
+        let sends_end_of_rib = |n: &&crate::session::Negotiated| {
+            n.graceful_restart.as_ref().is_some_and(|gr| !gr.restarting)
+        };
+        match n.filter(sends_end_of_rib) {
             Some(n) => *waiting = Some(n.families),
             None => {
                 d.waiting.remove(&address);

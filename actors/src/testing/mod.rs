@@ -1,6 +1,9 @@
 //! Test scaffolding (feature `testing`; tests and the simulation only): [`Recorder`], a
 //! stand-in for the Calculator that takes the Syncer's feed, keeps the view it implies, and
-//! checks the feed's promises on the way.
+//! checks the feed's promises on the way; and the BgpManager's neighbours
+//! ([`bgp::RouteRecorder`], [`bgp::StatusRecorder`]).
+
+pub mod bgp;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
