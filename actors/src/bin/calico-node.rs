@@ -90,11 +90,18 @@ async fn run(config: NodeConfig) -> Result<()> {
         NodeSpec {
             node_name: config.node_name.clone(),
             version: VERSION.to_owned(),
-            bgp: config.networking == actors::config::Networking::Bgp,
+            networking: config.networking,
+            peering: model::bgp::PeeringOptions {
+                router_id: config.router_id,
+            },
+            secrets_dir: config.bgp_secrets_dir.clone(),
+            selection_deferral: bgp::speaker::SELECTION_DEFERRAL,
             restart: actors::backoff::BackoffPolicy::default(),
         },
         NodeDeps {
             datastore: datastore.clone(),
+            transport: actors::bgp::TcpTransport,
+            wall_clock: actors::bgp::WallClock::system(),
             routes: kernel_routes(NetnsRef::Current),
             policy: kernel_policy(NetnsRef::Current),
             links: kernel_links(NetnsRef::Current),

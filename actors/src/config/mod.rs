@@ -7,6 +7,8 @@
 //! | `IP6` | the same for IPv6 | `none` |
 //! | `IP_AUTODETECTION_METHOD`, `IP6_AUTODETECTION_METHOD` | see [`autodetect`] | `first-found` |
 //! | `AS` | this node's AS number (plain or dotted) | the cluster's (BGPConfiguration) |
+//! | `CALICO_ROUTER_ID` | the BGP router ID: an IPv4 address or `hash` | the node's IPv4 address |
+//! | `CALICO_BGP_SECRETS_DIR` | where BGPPeer passwords' Secrets are mounted (`<dir>/<secret>/<key>`) | none |
 //! | `CALICO_NETWORKING_BACKEND` | `bird` (our BGP speaker) or `none` | `bird` |
 //! | `CALICO_ROUTER_ID` | the BGP router ID: an IPv4 address, `hash` (of the node name), or the node's IPv4 address when empty | empty |
 //! | `CALICO_IPV4POOL_CIDR`, `CALICO_IPV6POOL_CIDR` | the default pools made when none exists | `192.168.0.0/16`, none |
@@ -97,6 +99,9 @@ pub struct NodeConfig {
     pub networking: Networking,
     /// Where the BGP router ID comes from (the calculator's `CalcConfig::peering`).
     pub router_id: RouterIdSource,
+    /// Where the Secrets with BGP passwords are mounted (`<dir>/<secret>/<key>`), from
+    /// `CALICO_BGP_SECRETS_DIR`; without it a BGPPeer's password cannot be resolved.
+    pub bgp_secrets_dir: Option<std::path::PathBuf>,
     /// Empty with `NO_DEFAULT_POOLS=true`.
     pub default_pools: Vec<DefaultPool>,
     pub datastore: DatastoreConfig,
@@ -225,6 +230,7 @@ impl NodeConfig {
             as_number,
             networking,
             router_id,
+            bgp_secrets_dir: var("CALICO_BGP_SECRETS_DIR").map(std::path::PathBuf::from),
             default_pools,
             datastore: DatastoreConfig::from_lookup(&lookup)?,
             felix,
