@@ -5,6 +5,9 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 packages := "etcd-server etcd-client openssl protobuf-compiler nftables iproute2 bird2 gobgpd frr iputils-ping python3-venv python3-etcd3"
+# The calico/node image: built and run with podman (runc, cgroupfs), its base made by debootstrap.
+# Installed without recommends (no buildah, slirp4netns or dbus user session).
+image_packages := "podman runc debootstrap binutils"
 
 default:
     @just --list
@@ -13,15 +16,18 @@ default:
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
-    missing=()
+    missing=() missing_image=()
     for p in {{packages}}; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-    if [ ${#missing[@]} -gt 0 ]; then
+    for p in {{image_packages}}; do dpkg -s "$p" >/dev/null 2>&1 || missing_image+=("$p"); done
+    if [ $(( ${#missing[@]} + ${#missing_image[@]} )) -gt 0 ]; then
         if [ "$(id -u)" -ne 0 ]; then
-            echo "missing packages: ${missing[*]}; run 'just setup' as root" >&2; exit 1
+            echo "missing packages: ${missing[*]} ${missing_image[*]}; run 'just setup' as root" >&2
+            exit 1
         fi
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
-        apt-get install -y -qq "${missing[@]}"
+        [ ${#missing[@]} -eq 0 ] || apt-get install -y -qq "${missing[@]}"
+        [ ${#missing_image[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${missing_image[@]}"
         # The tests start their own bgpd per namespace; the package's service stays off.
         if [[ " ${missing[*]} " == *" frr "* ]]; then
             systemctl disable --now frr >/dev/null 2>&1 \
@@ -52,6 +58,25 @@ test: setup
 demo: setup
     cargo build --release --locked -p cli -p netns-tests --bins
     bash scripts/demo.sh target/release/calicoctl target/release/calico-netns-demo
+
+# The calico/node image: the release calico-node and calicoctl (stripped) on a Debian bookworm
+# base with nft (image/base.sh: debootstrap once per machine, then reused from podman's storage),
+# built offline with podman and tagged calico-rs/node:v<version> and :latest. Needs root.
+image: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export CONTAINERS_CONF="$PWD/image/containers.conf"
+    podman() { command podman --runtime runc --cgroup-manager cgroupfs "$@"; }
+    cargo build --release --locked -p actors --bin calico-node -p cli --bin calicoctl
+    base=$(bash image/base.sh)
+    context=target/image/context
+    rm -rf "$context"
+    mkdir -p "$context/bin"
+    for b in calico-node calicoctl; do strip -o "$context/bin/$b" "target/release/$b"; done
+    version=v$(sed -n '/^\[workspace.package\]/,/^\[/ s/^version = "\(.*\)"/\1/p' Cargo.toml)
+    podman build --network none --build-arg "BASE=$base" -f image/Containerfile \
+        -t "calico-rs/node:$version" -t calico-rs/node:latest "$context"
+    podman images --filter reference=calico-rs/node
 
 # Rewrites the golden files from the code as it is now; review `git diff` before committing.
 update-golden:

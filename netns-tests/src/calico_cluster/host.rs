@@ -1,7 +1,8 @@
 //! One host of a [`super::CalicoCluster`]: a namespace on the fabric bridge (uplink `eth0`,
 //! address `FABRIC.(10 + index)/24`) whose calico-node is started and stopped with
 //! `calicoctl node run` / `node stop` from inside the namespace, its run and log directories
-//! its own.
+//! its own; or run from the calico/node image with podman in that namespace
+//! ([`CalicoHost::start_container`]).
 
 use std::io;
 use std::net::IpAddr;
@@ -10,6 +11,7 @@ use std::process::Output;
 
 use dataplane::netns::Netns;
 
+use super::container::{NodeContainer, NodeImage};
 use super::{FABRIC, calicoctl_in, checked};
 
 /// How a host's calico-node is started.
@@ -31,6 +33,8 @@ pub struct CalicoHost {
     pub run_dir: PathBuf,
     pub log_dir: PathBuf,
     endpoint: Option<String>,
+    /// calico-node's container, when it runs from the image.
+    pub container: Option<NodeContainer>,
     // Dropped after the node is stopped (the cluster stops it first).
     pub ns: Netns,
 }
@@ -65,6 +69,7 @@ impl CalicoHost {
             run_dir: base.join("run"),
             log_dir: base.join("log"),
             endpoint: None,
+            container: None,
             ns,
         })
     }
@@ -100,8 +105,62 @@ impl CalicoHost {
         Ok(())
     }
 
-    /// Stops calico-node with `calicoctl node stop` (the dataplane stays as it is).
+    /// Runs calico-node from `image` in this host's namespace, as calico/node runs on a host
+    /// (`podman run --network ns:/run/netns/<host> --privileged -e ETCD_ENDPOINTS=… -e
+    /// NODENAME=… -e IP=…`, the run directory as `/var/run/calico`), and waits until it
+    /// answers on its status socket.
+    pub fn start_container(
+        &mut self,
+        endpoint: &str,
+        image: &NodeImage,
+        options: &HostOptions,
+    ) -> io::Result<()> {
+        let mut env = vec![
+            ("ETCD_ENDPOINTS".to_owned(), endpoint.to_owned()),
+            ("NODENAME".to_owned(), self.name.clone()),
+            ("IP".to_owned(), format!("{}/24", self.address)),
+            (
+                "CALICO_NETWORKING_BACKEND".to_owned(),
+                if options.no_bgp { "none" } else { "bird" }.to_owned(),
+            ),
+        ];
+        if let Some(a) = options.as_number {
+            env.push(("AS".to_owned(), a.to_string()));
+        }
+        env.extend(options.env.iter().cloned());
+        let name = format!("calico-node-{}", self.ns.name());
+        let container = NodeContainer::run(image, &name, self.ns.name(), &self.run_dir, &env)?;
+        self.container = Some(container);
+        self.endpoint = Some(endpoint.to_owned());
+        let socket = self.run_dir.join("calico-node.ctl");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+                return Ok(());
+            }
+            let running = self.container.as_ref().is_some_and(NodeContainer::running);
+            if !running || std::time::Instant::now() >= deadline {
+                return Err(io::Error::other(format!(
+                    "calico-node in container {name} {}\nlog:\n{}",
+                    if running {
+                        "did not answer on its status socket within 30 s"
+                    } else {
+                        "exited while starting"
+                    },
+                    self.log_tail(30)
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// Stops calico-node with `calicoctl node stop`, or its container with `podman stop`
+    /// (SIGTERM) and removes it; the dataplane stays as it is.
     pub fn stop(&mut self) -> io::Result<()> {
+        if let Some(container) = self.container.take() {
+            self.endpoint = None;
+            return container.stop_and_remove(10);
+        }
         let Some(endpoint) = self.endpoint.take() else {
             return Ok(());
         };
@@ -135,15 +194,19 @@ impl CalicoHost {
 
     /// The last `n` lines of calico-node's log.
     pub fn log_tail(&self, n: usize) -> String {
-        let text =
-            std::fs::read_to_string(self.log_dir.join("calico-node.log")).unwrap_or_default();
+        let text = self.log();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(n)..].join("\n")
     }
 
-    /// The whole log.
+    /// The whole log (the container's output when it runs from the image).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.log_dir.join("calico-node.log")).unwrap_or_default()
+        match &self.container {
+            Some(c) => c.logs(),
+            None => {
+                std::fs::read_to_string(self.log_dir.join("calico-node.log")).unwrap_or_default()
+            }
+        }
     }
 
     fn calicoctl_with(

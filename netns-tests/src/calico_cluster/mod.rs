@@ -6,8 +6,10 @@
 //! etcd is killed, the namespaces deleted.
 //!
 //! - [`host`]: one host and its calico-node;
+//! - [`container`]: the calico/node image and calico-node run from it with podman;
 //! - [`workload`]: one workload (namespace, veth, WorkloadEndpoint).
 
+pub mod container;
 pub mod host;
 pub mod workload;
 
@@ -18,6 +20,7 @@ use std::process::{Command, Output};
 use dataplane::netns::Netns;
 use testkit::etcd::EtcdServer;
 
+pub use container::{NodeContainer, NodeImage};
 pub use host::{CalicoHost, HostOptions};
 pub use workload::{Workload, WorkloadOptions};
 
