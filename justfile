@@ -111,5 +111,10 @@ bench: setup
     run "calc label_change" cargo bench --locked -p calc --bench label_change
     run "netns-tests bgp_ingest" cargo bench --locked -p netns-tests --bench bgp_ingest
     run "netns-tests bgp_fanout" cargo bench --locked -p netns-tests --bench bgp_fanout
+    # calico-node itself, started by calicoctl from target/release (built first).
+    run "calico-node and calicoctl (release)" cargo build --release --locked -p actors -p cli --bins
+    for b in node_convergence node_policy_update node_rss node_restart; do
+        run "netns-tests $b" cargo bench --locked -p netns-tests --bench "$b"
+    done
     cargo run --locked -q -p testkit --bin bench-summary -- --results "$CALICO_BENCH_RESULTS" \
         --out target/bench-summary.json ${failed[@]+"${failed[@]}"}

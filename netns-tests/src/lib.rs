@@ -7,7 +7,8 @@
 //! ([`bgp_lab`]), the foreign daemons in it ([`daemons`]), our speaker as the labs start it
 //! ([`speaker`]), and the two BGP benchmark workloads ([`ingest`], [`fanout`]); and a whole
 //! Calico cluster run as an operator runs one ([`calico_cluster`]: etcd, hosts running the
-//! real calico-node, workloads plumbed as the CNI plugin does).
+//! real calico-node, workloads plumbed as the CNI plugin does), and the calico-node benchmarks'
+//! scaffolding ([`node_bench`]: datastore writes and kernel notifications timed on one clock).
 
 pub mod bgp_lab;
 pub mod calico_cluster;
@@ -15,6 +16,7 @@ pub mod cluster;
 pub mod daemons;
 pub mod fanout;
 pub mod ingest;
+pub mod node_bench;
 pub mod policy;
 pub mod probe;
 pub mod speaker;

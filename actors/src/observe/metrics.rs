@@ -10,6 +10,7 @@
 //! | `calico_node_datastore_in_sync` | gauge: 1 once the datastore was listed and is watched | |
 //! | `calico_node_datastore_lag_seconds` | histogram: datastore event received → programmed | |
 //! | `calico_node_apply_seconds` | histogram: one reconciler `sync` that changed something | `reconciler` |
+//! | `calico_node_apply_operations_total` | counter: kernel operations a reconciler issued (routes added or deleted, policy transaction operations, interface changes) | `reconciler` |
 //! | `calico_node_apply_failures_total` | counter: failed reads or writes | `reconciler` |
 
 use prometheus_client::encoding::text::encode;
@@ -42,6 +43,7 @@ pub struct Metrics {
     datastore_in_sync: Gauge,
     datastore_lag: Histogram,
     apply_seconds: Family<One, Histogram>,
+    apply_operations: Family<One, Counter>,
     apply_failures: Family<One, Counter>,
 }
 
@@ -57,6 +59,7 @@ impl Metrics {
             datastore_in_sync: Gauge::default(),
             datastore_lag: seconds_histogram(),
             apply_seconds: Family::new_with_constructor(seconds_histogram),
+            apply_operations: Family::default(),
             apply_failures: Family::default(),
         };
         let mut r = Registry::with_prefix("calico_node");
@@ -95,6 +98,11 @@ impl Metrics {
             "apply_seconds",
             "Duration of a reconciler sync that changed the dataplane",
             m.apply_seconds.clone(),
+        );
+        r.register(
+            "apply_operations",
+            "Kernel operations a reconciler issued",
+            m.apply_operations.clone(),
         );
         r.register(
             "apply_failures",
@@ -142,6 +150,13 @@ impl Metrics {
             .observe(seconds);
     }
 
+    /// `ops` kernel operations issued by one sync of `reconciler`.
+    pub fn count_apply_operations(&self, reconciler: &str, ops: usize) {
+        self.apply_operations
+            .get_or_create(&one("reconciler", reconciler))
+            .inc_by(ops as u64);
+    }
+
     pub fn count_apply_failure(&self, reconciler: &str) {
         self.apply_failures
             .get_or_create(&one("reconciler", reconciler))
@@ -184,6 +199,7 @@ mod tests {
         m.set_datastore_in_sync(true);
         m.observe_datastore_lag(0.004);
         m.observe_apply("routes", 0.0012);
+        m.count_apply_operations("routes", 7);
         m.count_apply_failure("policy");
         let text = render(&r);
         for line in [
@@ -194,6 +210,7 @@ mod tests {
             "calico_node_datastore_in_sync 1",
             "calico_node_datastore_lag_seconds_count 1",
             "calico_node_apply_seconds_count{reconciler=\"routes\"} 1",
+            "calico_node_apply_operations_total{reconciler=\"routes\"} 7",
             "calico_node_apply_failures_total{reconciler=\"policy\"} 1",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");

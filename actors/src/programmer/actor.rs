@@ -317,6 +317,7 @@ impl<I: Input> ProgrammerState<I> {
                 if let Some(m) = &self.metrics {
                     if report.ops > 0 {
                         m.observe_apply(I::NAME, took.as_secs_f64());
+                        m.count_apply_operations(I::NAME, report.ops);
                     }
                     for _ in &report.failures {
                         m.count_apply_failure(I::NAME);
